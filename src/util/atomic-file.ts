@@ -35,7 +35,8 @@ export function writeFileAtomicSync(path: string, data: string | Uint8Array, mod
   const tmp = tempPathFor(path);
   const fd = openSync(tmp, 'wx', mode);
   try {
-    writeSync(fd, data);
+    if (typeof data === 'string') writeSync(fd, data);
+    else writeSync(fd, data);
     fsyncSync(fd);
   } finally {
     closeSync(fd);

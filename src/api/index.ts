@@ -1,0 +1,7 @@
+export { ApiServer, API_VERSION, MIN_API_VERSION, type ApiServerOptions } from './server.js';
+export { Router, type Route, type ApiContext } from './router.js';
+export { statusForError } from './status.js';
+export { systemRoutes } from './routes/system.js';
+export { containerRoutes } from './routes/containers.js';
+export { imageRoutes } from './routes/images.js';
+export type { ContainerBackend, ImageBackend, SystemBackend } from './routes/backend.js';

@@ -1,0 +1,26 @@
+import type { ContainerService } from '../../container/index.js';
+import type { ImageStore } from '../../image/image-store.js';
+import type { EventBus } from '../../events/index.js';
+import type { JSONMessage, SystemVersion } from '../../types/engine.js';
+
+// What the routes need from the rest of berthd, and nothing more (moby's backend.go).
+
+export type ContainerBackend = Pick<
+  ContainerService,
+  'create' | 'start' | 'stop' | 'kill' | 'restart' | 'rename' | 'remove' | 'wait' | 'logs' | 'attach' | 'resize' | 'inspect' | 'list' | 'get'
+>;
+
+export interface ImageBackend {
+  store: ImageStore;
+  /** How many containers use each image ID. */
+  containerCounts(): Map<string, number>;
+  importTarball: ImageStore['importTarball'];
+  /** Starts a pull; throws (before any progress) when it cannot begin. */
+  pull(ref: string, tag: string | undefined, signal: AbortSignal): Promise<AsyncIterable<JSONMessage>>;
+}
+
+export interface SystemBackend {
+  version(): Promise<SystemVersion>;
+  info(): Promise<Record<string, unknown>>;
+  events: EventBus;
+}

@@ -1,0 +1,179 @@
+import type { Route } from '../router.js';
+import { InvalidParameterError } from '../../errors/index.js';
+import { boolParam, filtersParam, intParam, timestampParamNs } from '../params.js';
+import { frame, STREAM_STDERR, STREAM_STDOUT } from '../streams.js';
+import { formatTimestampNs, type LogEntry, type WaitCondition } from '../../container/index.js';
+import type { ContainerCreateRequest } from '../../types/engine.js';
+import type { ContainerBackend } from './backend.js';
+import { sendJson } from './system.js';
+
+const WAIT_CONDITIONS: WaitCondition[] = ['not-running', 'next-exit', 'removed'];
+
+/** Writes container output as Docker does: raw with a TTY, else 8-byte-header frames. */
+function outputWriter(out: NodeJS.WritableStream, tty: boolean, timestamps = false): (e: LogEntry) => void {
+  return (e) => {
+    const data = timestamps ? Buffer.concat([Buffer.from(formatTimestampNs(e.timeNs) + ' '), e.data]) : e.data;
+    out.write(tty ? data : frame(e.stream === 'stdout' ? STREAM_STDOUT : STREAM_STDERR, data));
+  };
+}
+
+export function containerRoutes(b: ContainerBackend): Route[] {
+  return [
+    {
+      method: 'POST',
+      path: '/containers/create',
+      handler: async ({ res, query, json }) => {
+        const body = await json<ContainerCreateRequest>();
+        if (!body || typeof body !== 'object') throw new InvalidParameterError('config cannot be empty in order to create a container');
+        const created = await b.create(body, query.get('name') ?? undefined);
+        sendJson(res, 201, { Id: created.id, Warnings: created.warnings });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/containers/json',
+      handler: async ({ res, query }) => {
+        const list = await b.list({
+          all: boolParam(query, 'all'),
+          limit: intParam(query, 'limit'),
+          size: boolParam(query, 'size'),
+          filters: filtersParam(query),
+        });
+        sendJson(res, 200, list);
+      },
+    },
+    {
+      method: 'GET',
+      path: '/containers/{id}/json',
+      handler: async ({ res, params, query }) => sendJson(res, 200, await b.inspect(params.id!, boolParam(query, 'size'))),
+    },
+    {
+      method: 'POST',
+      path: '/containers/{id}/start',
+      handler: async ({ res, params }) => {
+        await b.start(params.id!);
+        res.writeHead(204).end();
+      },
+    },
+    {
+      method: 'POST',
+      path: '/containers/{id}/stop',
+      handler: async ({ res, params, query }) => {
+        await b.stop(params.id!, { timeout: intParam(query, 't'), signal: query.get('signal') ?? undefined });
+        res.writeHead(204).end();
+      },
+    },
+    {
+      method: 'POST',
+      path: '/containers/{id}/restart',
+      handler: async ({ res, params, query }) => {
+        await b.restart(params.id!, { timeout: intParam(query, 't'), signal: query.get('signal') ?? undefined });
+        res.writeHead(204).end();
+      },
+    },
+    {
+      method: 'POST',
+      path: '/containers/{id}/kill',
+      handler: async ({ res, params, query }) => {
+        await b.kill(params.id!, query.get('signal') || 'SIGKILL');
+        res.writeHead(204).end();
+      },
+    },
+    {
+      method: 'POST',
+      path: '/containers/{id}/rename',
+      handler: async ({ res, params, query }) => {
+        await b.rename(params.id!, query.get('name') ?? '');
+        res.writeHead(204).end();
+      },
+    },
+    {
+      method: 'POST',
+      path: '/containers/{id}/resize',
+      handler: async ({ res, params, query }) => {
+        const h = intParam(query, 'h') ?? 0;
+        const w = intParam(query, 'w') ?? 0;
+        await b.resize(params.id!, h, w);
+        res.writeHead(200).end();
+      },
+    },
+    {
+      method: 'POST',
+      path: '/containers/{id}/wait',
+      handler: async ({ res, params, query, signal }) => {
+        const condition = (query.get('condition') || 'not-running') as WaitCondition;
+        if (!WAIT_CONDITIONS.includes(condition)) throw new InvalidParameterError(`invalid condition: "${condition}"`);
+        const { done } = b.wait(params.id!, condition, signal);
+        // Headers first: the client (docker run) starts the container only once the wait is in place.
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.flushHeaders();
+        const result = await done;
+        res.end(JSON.stringify(result) + '\n');
+      },
+    },
+    {
+      method: 'DELETE',
+      path: '/containers/{id}',
+      handler: async ({ res, params, query }) => {
+        await b.remove(params.id!, { force: boolParam(query, 'force'), volumes: boolParam(query, 'v') });
+        res.writeHead(204).end();
+      },
+    },
+    {
+      method: 'GET',
+      path: '/containers/{id}/logs',
+      handler: async ({ res, params, query, signal }) => {
+        const stdout = boolParam(query, 'stdout');
+        const stderr = boolParam(query, 'stderr');
+        if (!stdout && !stderr) throw new InvalidParameterError('Bad parameters: you must choose at least one stream');
+        const tailRaw = query.get('tail');
+        const tail = tailRaw === null || tailRaw === '' || tailRaw === 'all' ? undefined : Number(tailRaw);
+        if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) throw new InvalidParameterError(`invalid value for tail: ${tailRaw}`);
+        const container = await b.inspect(params.id!);
+        const tty = container.Config.Tty === true;
+        res.writeHead(200, { 'Content-Type': tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream' });
+        res.flushHeaders();
+        await b.logs(
+          params.id!,
+          {
+            stdout,
+            stderr,
+            follow: boolParam(query, 'follow'),
+            tail,
+            sinceNs: timestampParamNs(query, 'since'),
+            untilNs: timestampParamNs(query, 'until'),
+          },
+          outputWriter(res, tty, boolParam(query, 'timestamps')),
+          signal,
+        );
+        res.end();
+      },
+    },
+    {
+      method: 'POST',
+      path: '/containers/{id}/attach',
+      handler: async ({ params, query, signal, hijack }) => {
+        const container = await b.inspect(params.id!);
+        const tty = container.Config.Tty === true;
+        let write: (e: LogEntry) => void = () => {};
+        // Register before answering, so the start that follows cannot outrun us.
+        const session = b.attach(
+          params.id!,
+          {
+            stdout: boolParam(query, 'stdout'),
+            stderr: boolParam(query, 'stderr'),
+            logs: boolParam(query, 'logs'),
+            stream: boolParam(query, 'stream'),
+          },
+          (e) => write(e),
+          signal,
+        );
+        const socket = hijack(tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream');
+        write = outputWriter(socket, tty);
+        if (boolParam(query, 'stdin')) session.setStdin(socket);
+        await session.run();
+        socket.end();
+      },
+    },
+  ];
+}

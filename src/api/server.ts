@@ -1,0 +1,216 @@
+import { createServer, ServerResponse, type IncomingMessage, type Server } from 'node:http';
+import { Duplex, Readable } from 'node:stream';
+import type { Socket } from 'node:net';
+import { chmod, unlink, mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { InvalidParameterError, errorMessage } from '../errors/index.js';
+import { statusForError } from './status.js';
+import type { ApiContext, Router } from './router.js';
+
+export const API_VERSION = '1.47';
+export const MIN_API_VERSION = '1.24';
+
+export interface ApiServerOptions {
+  router: Router;
+  /** Version string for the Server header. */
+  engineVersion: string;
+  log: (level: 'debug' | 'info' | 'warn' | 'error', msg: string) => void;
+}
+
+function compareVersions(a: string, b: string): number {
+  const [a1, a2] = a.split('.').map(Number) as [number, number];
+  const [b1, b2] = b.split('.').map(Number) as [number, number];
+  return a1 - b1 || a2 - b2;
+}
+
+/**
+ * Serves the Engine API over HTTP/1.1 on UNIX sockets (and TCP when asked).
+ * Translates HTTP to route handlers and typed errors back to Docker's JSON
+ * error bodies; knows nothing about containers or images.
+ */
+export class ApiServer {
+  private readonly servers: Server[] = [];
+  private readonly sockets = new Set<Socket>();
+
+  constructor(private readonly o: ApiServerOptions) {}
+
+  private newServer(): Server {
+    const server = createServer({ requestTimeout: 0, keepAliveTimeout: 60_000 }, (req, res) => {
+      void this.handle(req, res, undefined, undefined);
+    });
+    server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+      const res = new ServerResponse(req);
+      res.assignSocket(socket);
+      void this.handle(req, res, socket, head);
+    });
+    server.on('connection', (s: Socket) => {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+    });
+    server.on('clientError', (_err, socket) => {
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    });
+    this.servers.push(server);
+    return server;
+  }
+
+  async listenUnix(path: string, mode = 0o660): Promise<void> {
+    await mkdir(dirname(path), { recursive: true });
+    await unlink(path).catch(() => {});
+    const server = this.newServer();
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(path, () => resolve());
+    });
+    await chmod(path, mode);
+  }
+
+  async listenTcp(host: string, port: number): Promise<void> {
+    const server = this.newServer();
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => resolve());
+    });
+  }
+
+  async close(): Promise<void> {
+    const closing = this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+    // Long-lived streams (events, logs -f, attach) would hold close() forever.
+    for (const s of this.sockets) s.destroy();
+    await Promise.all(closing);
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse, upgradeSocket: Socket | undefined, head: Buffer | undefined): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://berth');
+    let path = url.pathname;
+    let version = API_VERSION;
+    const vm = /^\/v(\d+\.\d+)(\/.*)$/.exec(path);
+    if (vm) {
+      version = vm[1]!;
+      path = vm[2]!;
+    }
+    res.setHeader('Api-Version', API_VERSION);
+    res.setHeader('Docker-Experimental', 'false');
+    res.setHeader('Ostype', 'linux');
+    res.setHeader('Server', `Docker/${this.o.engineVersion} (linux)`);
+
+    const abort = new AbortController();
+    const onClose = () => {
+      if (!res.writableFinished) abort.abort(new Error('client disconnected'));
+    };
+    res.on('close', onClose);
+    upgradeSocket?.on('close', () => abort.abort(new Error('client disconnected')));
+    let hijacked = false;
+
+    try {
+      if (vm && compareVersions(version, API_VERSION) > 0) {
+        throw new InvalidParameterError(`client version ${version} is too new. Maximum supported API version is ${API_VERSION}`);
+      }
+      if (vm && compareVersions(version, MIN_API_VERSION) < 0) {
+        throw new InvalidParameterError(`client version ${version} is too old. Minimum supported API version is ${MIN_API_VERSION}, please upgrade your client to a newer version`);
+      }
+      const method = req.method ?? 'GET';
+      const found = this.o.router.match(method, path);
+      if (!found.handler) {
+        this.sendError(res, found.pathExists && method !== 'OPTIONS' ? 405 : 404, found.pathExists ? 'method not allowed' : 'page not found');
+        upgradeSocket?.end();
+        return;
+      }
+      let bodyPromise: Promise<Buffer> | undefined;
+      const readBody = () => (bodyPromise ??= upgradeSocket ? readUpgradeBody(req, upgradeSocket, head!) : readAll(req));
+      const ctx: ApiContext = {
+        req,
+        res,
+        params: found.params,
+        query: url.searchParams,
+        version,
+        signal: abort.signal,
+        upgrade: upgradeSocket !== undefined,
+        async json<T>() {
+          const body = await readBody();
+          if (body.length === 0) return undefined;
+          try {
+            return JSON.parse(body.toString('utf8')) as T;
+          } catch (err) {
+            throw new InvalidParameterError(`invalid JSON: ${errorMessage(err)}`);
+          }
+        },
+        hijack(contentType = 'application/vnd.docker.raw-stream') {
+          hijacked = true;
+          if (upgradeSocket) {
+            res.detachSocket(upgradeSocket);
+            upgradeSocket.write(`HTTP/1.1 101 UPGRADED\r\nContent-Type: ${contentType}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nApi-Version: ${API_VERSION}\r\n\r\n`);
+            if (head && head.length && !bodyPromise) upgradeSocket.unshift(head);
+            upgradeSocket.setNoDelay(true);
+            return upgradeSocket;
+          }
+          // Without an upgrade the output is the response body; there is no stdin.
+          res.writeHead(200, { 'Content-Type': contentType });
+          res.flushHeaders();
+          return Duplex.from({ readable: Readable.from([]), writable: res });
+        },
+      };
+      await found.handler(ctx);
+      if (!hijacked && !res.headersSent) res.writeHead(204).end();
+      else if (!hijacked && !res.writableEnded) res.end();
+    } catch (err) {
+      const status = statusForError(err);
+      const message = errorMessage(err);
+      if (status >= 500) this.o.log('error', `${req.method} ${req.url}: ${message}`);
+      else this.o.log('debug', `${req.method} ${req.url}: ${status} ${message}`);
+      if (hijacked) {
+        upgradeSocket?.end();
+        if (!upgradeSocket) res.end();
+      } else if (!res.headersSent) {
+        this.sendError(res, status, message);
+      } else {
+        // Headers are out (a stream had begun): all we can do is end it.
+        res.end();
+      }
+    }
+  }
+
+  private sendError(res: ServerResponse, status: number, message: string): void {
+    if (status === 304) {
+      res.writeHead(304).end();
+      return;
+    }
+    const body = JSON.stringify({ message }) + '\n';
+    res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+    res.end(body);
+  }
+}
+
+function readAll(stream: Readable): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('end', () => resolve(Buffer.concat(chunks)));
+    stream.on('error', reject);
+  });
+}
+
+/** For upgraded requests Node hands over the socket unparsed: read Content-Length bytes ourselves. */
+function readUpgradeBody(req: IncomingMessage, socket: Socket, head: Buffer): Promise<Buffer> {
+  const length = Number(req.headers['content-length'] ?? 0);
+  if (!length) return Promise.resolve(Buffer.alloc(0));
+  return new Promise((resolve, reject) => {
+    let buf = head;
+    const finish = () => {
+      socket.off('data', onData);
+      socket.off('error', reject);
+      const rest = buf.subarray(length);
+      socket.pause();
+      if (rest.length) socket.unshift(rest);
+      resolve(buf.subarray(0, length));
+    };
+    const onData = (chunk: Buffer) => {
+      buf = Buffer.concat([buf, chunk]);
+      if (buf.length >= length) finish();
+    };
+    if (buf.length >= length) return finish();
+    socket.on('data', onData);
+    socket.on('error', reject);
+  });
+}
+

@@ -1,0 +1,34 @@
+import type { Writable } from 'node:stream';
+import type { JSONMessage } from '../types/engine.js';
+
+// Docker's stream framings: the 8-byte-header multiplexed stream used for
+// logs and attach without a TTY, and JSON lines for progress.
+
+export const STREAM_STDIN = 0;
+export const STREAM_STDOUT = 1;
+export const STREAM_STDERR = 2;
+
+export function frame(stream: number, data: Buffer): Buffer {
+  const header = Buffer.alloc(8);
+  header[0] = stream;
+  header.writeUInt32BE(data.length, 4);
+  return Buffer.concat([header, data]);
+}
+
+export function writeJsonLine(out: Writable, msg: JSONMessage | object): boolean {
+  return out.write(JSON.stringify(msg) + '\n');
+}
+
+/** Resolves when `out` can take more (respecting backpressure of slow readers). */
+export function drained(out: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    if (!out.writableNeedDrain || out.destroyed) return resolve();
+    const done = () => {
+      out.off('drain', done);
+      out.off('close', done);
+      resolve();
+    };
+    out.on('drain', done);
+    out.on('close', done);
+  });
+}

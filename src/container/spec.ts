@@ -1,0 +1,190 @@
+import { readFileSync } from 'node:fs';
+import type { ContainerConfig, HostConfig } from '../types/engine.js';
+import type { ResolvedUser } from './user.js';
+
+// Builds the OCI runtime spec (config.json) the way Docker's daemon does for a
+// default container: its capability set, masked and read-only paths, /dev,
+// /dev/pts, /dev/shm, /dev/mqueue, and bind-mounted hosts/hostname/resolv.conf.
+
+export const DEFAULT_CAPABILITIES = [
+  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID',
+  'CAP_SETUID', 'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE',
+];
+
+export const MASKED_PATHS = [
+  '/proc/asound', '/proc/acpi', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',
+  '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware', '/sys/devices/virtual/powercap',
+];
+
+export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
+
+export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+export interface OciMount {
+  destination: string;
+  type?: string;
+  source?: string;
+  options?: string[];
+}
+
+export interface OciSpec {
+  ociVersion: string;
+  process: {
+    terminal: boolean;
+    user: { uid: number; gid: number; additionalGids?: number[] };
+    args: string[];
+    env: string[];
+    cwd: string;
+    capabilities: Record<'bounding' | 'effective' | 'permitted', string[]>;
+    rlimits: Array<{ type: string; hard: number; soft: number }>;
+    noNewPrivileges: boolean;
+    oomScoreAdj?: number;
+    consoleSize?: { height: number; width: number };
+  };
+  root: { path: string; readonly: boolean };
+  hostname: string;
+  mounts: OciMount[];
+  linux: {
+    namespaces: Array<{ type: string; path?: string }>;
+    maskedPaths: string[];
+    readonlyPaths: string[];
+    cgroupsPath: string;
+    resources: Record<string, unknown>;
+    sysctl?: Record<string, string>;
+  };
+}
+
+export interface SpecInput {
+  id: string;
+  config: ContainerConfig;
+  hostConfig: HostConfig;
+  user: ResolvedUser;
+  args: string[];
+  env: string[];
+  rootfs: string;
+  /** Host files bind-mounted over the container's /etc/{hosts,hostname,resolv.conf}. */
+  etcFiles: { hosts: string; hostname: string; resolvConf: string };
+  cgroupParent: string;
+}
+
+/** The daemon's own hard limits; a spec asking for more makes runc fail with EPERM. */
+export function daemonRlimits(): Map<string, { soft: number; hard: number }> {
+  const out = new Map<string, { soft: number; hard: number }>();
+  try {
+    for (const line of readFileSync('/proc/self/limits', 'utf8').split('\n').slice(1)) {
+      const m = /^Max open files\s+(\S+)\s+(\S+)/.exec(line);
+      if (m) {
+        const n = (s: string) => (s === 'unlimited' ? Number.MAX_SAFE_INTEGER : Number(s));
+        out.set('RLIMIT_NOFILE', { soft: n(m[1]!), hard: n(m[2]!) });
+      }
+    }
+  } catch {
+    /* not Linux: leave empty */
+  }
+  return out;
+}
+
+const daemonLimits = daemonRlimits();
+
+function rlimits(hostConfig: HostConfig): OciSpec['process']['rlimits'] {
+  const limits = new Map<string, { soft: number; hard: number }>();
+  // Like dockerd, containers inherit the daemon's open-files limit (soft raised to hard).
+  const nofile = daemonLimits.get('RLIMIT_NOFILE');
+  if (nofile) limits.set('RLIMIT_NOFILE', { soft: nofile.hard, hard: nofile.hard });
+  for (const u of hostConfig.Ulimits ?? []) {
+    const type = `RLIMIT_${u.Name.toUpperCase()}`;
+    const cap = daemonLimits.get(type);
+    limits.set(type, {
+      soft: cap ? Math.min(u.Soft, cap.hard) : u.Soft,
+      hard: cap ? Math.min(u.Hard, cap.hard) : u.Hard,
+    });
+  }
+  return [...limits].map(([type, l]) => ({ type, soft: l.soft, hard: l.hard }));
+}
+
+function capabilities(hostConfig: HostConfig): string[] {
+  const norm = (c: string) => (c.toUpperCase().startsWith('CAP_') ? c.toUpperCase() : `CAP_${c.toUpperCase()}`);
+  let caps = new Set(DEFAULT_CAPABILITIES);
+  const drop = (hostConfig.CapDrop ?? []).map(norm);
+  const add = (hostConfig.CapAdd ?? []).map(norm);
+  if (drop.includes('CAP_ALL')) caps = new Set();
+  else for (const c of drop) caps.delete(c);
+  for (const c of add) if (c !== 'CAP_ALL') caps.add(c);
+  return [...caps];
+}
+
+export function buildSpec(i: SpecInput): OciSpec {
+  const caps = capabilities(i.hostConfig);
+  const shmSize = i.hostConfig.ShmSize && i.hostConfig.ShmSize > 0 ? i.hostConfig.ShmSize : 64 * 1024 * 1024;
+  const etc = (destination: string, source: string): OciMount => ({ destination, type: 'bind', source, options: ['rbind', 'rprivate'] });
+  const mounts: OciMount[] = [
+    { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
+    { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+    { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
+    { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+    { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['ro', 'nosuid', 'noexec', 'nodev'] },
+    { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
+    { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', `size=${shmSize}`] },
+    etc('/etc/resolv.conf', i.etcFiles.resolvConf),
+    etc('/etc/hostname', i.etcFiles.hostname),
+    etc('/etc/hosts', i.etcFiles.hosts),
+  ];
+  const privileged = i.hostConfig.Privileged === true;
+  const [height, width] = i.hostConfig.ConsoleSize ?? [0, 0];
+  return {
+    ociVersion: '1.0.2',
+    process: {
+      terminal: i.config.Tty === true,
+      user: { uid: i.user.uid, gid: i.user.gid, ...(i.user.additionalGids.length ? { additionalGids: i.user.additionalGids } : {}) },
+      args: i.args,
+      env: i.env,
+      cwd: i.config.WorkingDir || '/',
+      capabilities: { bounding: caps, effective: caps, permitted: caps },
+      rlimits: rlimits(i.hostConfig),
+      noNewPrivileges: (i.hostConfig.SecurityOpt ?? []).includes('no-new-privileges') || (i.hostConfig.SecurityOpt ?? []).includes('no-new-privileges:true'),
+      oomScoreAdj: i.hostConfig.OomScoreAdj ?? 0,
+      ...(i.config.Tty && height > 0 && width > 0 ? { consoleSize: { height, width } } : {}),
+    },
+    root: { path: i.rootfs, readonly: i.hostConfig.ReadonlyRootfs === true },
+    hostname: i.config.Hostname ?? '',
+    mounts,
+    linux: {
+      namespaces: [{ type: 'pid' }, { type: 'network' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }],
+      maskedPaths: privileged ? [] : (i.hostConfig.MaskedPaths ?? MASKED_PATHS),
+      readonlyPaths: privileged ? [] : (i.hostConfig.ReadonlyPaths ?? READONLY_PATHS),
+      cgroupsPath: `${i.cgroupParent}/${i.id}`,
+      resources: {
+        // Deny all devices; the runtime adds the standard allowed set (null, zero, tty, ptmx, …).
+        devices: [{ allow: false, access: 'rwm' }],
+      },
+      ...(i.hostConfig.Sysctls && Object.keys(i.hostConfig.Sysctls).length ? { sysctl: i.hostConfig.Sysctls } : {}),
+    },
+  };
+}
+
+/**
+ * The container's environment as Docker builds it: PATH (when the image sets
+ * none), HOSTNAME, TERM for a tty, the image's Env, then the user's `-e`, each
+ * key once with the later value winning; HOME from passwd when unset.
+ */
+export function mergeEnv(imageEnv: string[] | null | undefined, userEnv: string[] | null | undefined, hostname: string, tty: boolean, home: string): string[] {
+  const order: string[] = [];
+  const values = new Map<string, string>();
+  const set = (entry: string) => {
+    const eq = entry.indexOf('=');
+    const key = eq < 0 ? entry : entry.slice(0, eq);
+    if (!values.has(key)) order.push(key);
+    values.set(key, entry);
+  };
+  set(`PATH=${DEFAULT_PATH}`);
+  set(`HOSTNAME=${hostname}`);
+  if (tty) set('TERM=xterm');
+  for (const e of imageEnv ?? []) set(e);
+  for (const e of userEnv ?? []) {
+    // `-e NAME` without a value and not set on the client side means "unset".
+    if (!e.includes('=')) continue;
+    set(e);
+  }
+  if (!values.has('HOME')) set(`HOME=${home}`);
+  return order.map((k) => values.get(k)!);
+}

@@ -1,0 +1,166 @@
+import { Command, Option } from 'commander';
+import { mkdir, writeFile, unlink, readFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { errorMessage, NotImplementedError } from '../errors/index.js';
+import { ApiServer, Router, systemRoutes, containerRoutes, imageRoutes } from '../api/index.js';
+import { EventBus } from '../events/index.js';
+import { ContainerService } from '../container/index.js';
+import { OciRuntime, availableRuntimes, chooseRuntime, detectCgroupLayout, findExecutable } from '../runtime/index.js';
+import { createSnapshotter } from '../snapshot/index.js';
+import { LocalImageStore } from '../image/index.js';
+import { writeFileAtomic } from '../util/atomic-file.js';
+import { loadConfig, DEFAULTS, type DaemonConfig, type FlagValues } from './config.js';
+import { acquireDataRootLock } from './lock.js';
+import { ENGINE_VERSION, binaryVersion, operatingSystemName, systemInfo, systemVersion } from './system-info.js';
+import { createLogger, type Logger } from './logger.js';
+
+/** Wires the subsystems together and serves the API until SIGTERM/SIGINT. */
+export async function runDaemon(config: DaemonConfig, log: Logger): Promise<void> {
+  await mkdir(config.dataRoot, { recursive: true, mode: 0o711 });
+  await mkdir(config.execRoot, { recursive: true, mode: 0o711 });
+  const releaseLock = await acquireDataRootLock(join(config.dataRoot, 'berthd.lock'), config.dataRoot);
+  const cleanups: Array<() => Promise<void> | void> = [releaseLock];
+  try {
+    await writeFile(config.pidfile, `${process.pid}\n`);
+    cleanups.push(() => unlink(config.pidfile).catch(() => {}));
+
+    const layout = detectCgroupLayout();
+    const chosen = chooseRuntime(config.defaultRuntime, layout);
+    const runtimeRoot = join(config.execRoot, 'runtime');
+    const runtimes = new Map<string, OciRuntime>();
+    for (const r of availableRuntimes(layout)) runtimes.set(r.name, new OciRuntime(r.name, r.path, join(runtimeRoot, r.name)));
+    if (!runtimes.has(chosen.name)) runtimes.set(chosen.name, new OciRuntime(chosen.name, chosen.path, join(runtimeRoot, chosen.name)));
+    const conmonPath = findExecutable('conmon');
+    if (!conmonPath) throw new Error('conmon not found: install the conmon package');
+
+    const events = new EventBus();
+    const snapshotter = await createSnapshotter(join(config.dataRoot, 'snapshots'), config.storageDriver === 'vfs' ? 'copy' : config.storageDriver ? 'overlay' : undefined);
+    await snapshotter.cleanup();
+    let containers: ContainerService | undefined;
+    const images = new LocalImageStore(join(config.dataRoot, 'image'), snapshotter, (id) => containers?.imageUsers(id) ?? []);
+    await images.cleanup();
+    containers = new ContainerService({
+      root: join(config.dataRoot, 'containers'),
+      execRoot: config.execRoot,
+      images,
+      snapshotter,
+      runtimes,
+      defaultRuntime: chosen.name,
+      conmonPath,
+      events,
+      cgroupParent: config.cgroupParent,
+      log,
+    });
+    await containers.init();
+    cleanups.push(() => containers!.close());
+
+    const engineId = await readOrCreateEngineId(join(config.dataRoot, 'engine-id'));
+    const [runtimeVersion, conmonVersion, operatingSystem] = await Promise.all([binaryVersion(chosen.path), binaryVersion(conmonPath), operatingSystemName()]);
+    const svc = containers;
+    const router = new Router()
+      .add(systemRoutes({
+        events,
+        version: async () => systemVersion({ runtimeName: chosen.name, runtimeVersion, conmonVersion }),
+        info: async () => systemInfo({
+          id: engineId,
+          containers: svc.counts(),
+          images: (await images.list()).length,
+          driver: snapshotter.name,
+          dataRoot: config.dataRoot,
+          runtimes: Object.fromEntries([...runtimes].map(([name, r]) => [name, { path: r.path }])),
+          defaultRuntime: chosen.name,
+          cgroupLayout: layout,
+          operatingSystem,
+          debug: config.logLevel === 'debug',
+          eventsListeners: 0,
+        }),
+      }))
+      .add(containerRoutes(svc))
+      .add(imageRoutes({
+        store: images,
+        importTarball: (body, opts) => images.importTarball(body, opts).then((img) => {
+          events.emit('image', 'import', img.id, { name: img.repoTags[0] ?? img.id });
+          return img;
+        }),
+        containerCounts: () => {
+          const counts = new Map<string, number>();
+          for (const c of svc.imageIdsInUse()) counts.set(c, (counts.get(c) ?? 0) + 1);
+          return counts;
+        },
+        pull: async (ref, tag) => {
+          throw new NotImplementedError(`berth cannot pull images from registries yet: ${tag ? `${ref}:${tag}` : ref} is not in the local image store (use berth import or berth load)`);
+        },
+      }));
+
+    const api = new ApiServer({ router, engineVersion: ENGINE_VERSION, log });
+    cleanups.push(() => api.close());
+    for (const host of config.hosts) {
+      if (host.startsWith('unix://')) {
+        const path = host.slice('unix://'.length);
+        await api.listenUnix(path);
+        cleanups.push(() => unlink(path).catch(() => {}));
+      } else if (host.startsWith('tcp://')) {
+        const u = new URL(host);
+        await api.listenTcp(u.hostname, Number(u.port || 2375));
+      } else if (host.startsWith('/')) {
+        await api.listenUnix(host);
+        cleanups.push(() => unlink(host).catch(() => {}));
+      } else {
+        throw new Error(`invalid host: ${host}: only unix:// and tcp:// are supported`);
+      }
+      log('info', `API listen on ${host}`);
+    }
+    log('info', `berthd ${ENGINE_VERSION} started: data root ${config.dataRoot}, runtime ${chosen.name}, storage ${snapshotter.name}`);
+
+    await new Promise<void>((resolve) => {
+      const stop = (sig: string) => {
+        log('info', `received ${sig}, shutting down (containers keep running under conmon)`);
+        resolve();
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+    });
+  } finally {
+    for (const c of cleanups.reverse()) await c();
+  }
+}
+
+async function readOrCreateEngineId(path: string): Promise<string> {
+  try {
+    return (await readFile(path, 'utf8')).trim();
+  } catch {
+    const id = randomUUID();
+    await writeFileAtomic(path, id + '\n');
+    return id;
+  }
+}
+
+export async function main(argv = process.argv): Promise<void> {
+  const program = new Command('berthd')
+    .description('A self-sufficient runtime for containers, serving the Docker Engine API')
+    .addOption(new Option('-H, --host <socket...>', `Daemon socket(s) to connect to (default ${DEFAULTS.host})`))
+    .option('--data-root <dir>', `Root directory of persistent berth state (default "${DEFAULTS.dataRoot}")`)
+    .option('--exec-root <dir>', `Root directory for execution state files (default "${DEFAULTS.execRoot}")`)
+    .option('-p, --pidfile <file>', 'Path to use for daemon PID file (default "<exec-root>/berthd.pid")')
+    .option('--config-file <file>', `Daemon configuration file (default "${DEFAULTS.configFile}")`)
+    .addOption(new Option('-l, --log-level <level>', 'Set the logging level').choices(['debug', 'info', 'warn', 'error', 'fatal']))
+    .option('--default-runtime <name>', 'Default OCI runtime for containers (default: the first of runc, crun that works here)')
+    .option('-s, --storage-driver <name>', 'Storage driver to use (overlay2 or vfs)')
+    .option('--cgroup-parent <path>', `Parent cgroup for all containers (default "${DEFAULTS.cgroupParent}")`)
+    .option('-D, --debug', 'Enable debug mode')
+    .version(`berthd version ${ENGINE_VERSION}`, '-v, --version', 'Print version information and quit')
+    .helpOption('--help', 'Print usage')
+    .showHelpAfterError();
+  program.parse(argv);
+  const opts = program.opts<FlagValues>();
+  const log = createLogger(opts.debug ? 'debug' : opts.logLevel ?? 'info');
+  try {
+    const config = await loadConfig(opts, opts.configFile !== undefined);
+    await runDaemon(config, createLogger(config.logLevel));
+    process.exit(0);
+  } catch (err) {
+    log('fatal', errorMessage(err));
+    process.exit(1);
+  }
+}

@@ -1,0 +1,144 @@
+import { cpus, hostname, release, totalmem, arch } from 'node:os';
+import { readFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { API_VERSION, MIN_API_VERSION } from '../api/index.js';
+import type { SystemVersion } from '../types/engine.js';
+import type { CgroupLayout } from '../runtime/index.js';
+
+// /version and /info: what the host and this daemon are, in dockerd's fields.
+
+export const ENGINE_VERSION = '0.1.0';
+const UNAME_ARCH: Record<string, string> = { x64: 'x86_64', arm64: 'aarch64', arm: 'armv7l', ppc64: 'ppc64le', s390x: 's390x' };
+const GO_ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ppc64: 'ppc64le', s390x: 's390x' };
+
+export async function operatingSystemName(): Promise<string> {
+  try {
+    const text = await readFile('/etc/os-release', 'utf8');
+    return /^PRETTY_NAME="?([^"\n]*)"?/m.exec(text)?.[1] ?? 'Linux';
+  } catch {
+    return 'Linux';
+  }
+}
+
+export function binaryVersion(path: string, args = ['--version']): Promise<string> {
+  return new Promise((resolve) => {
+    execFile(path, args, (err, stdout) => {
+      if (err) return resolve('unknown');
+      resolve(/version\s+(\S+)/i.exec(stdout)?.[1] ?? stdout.split('\n')[0]!.trim());
+    });
+  });
+}
+
+export interface VersionInputs {
+  runtimeName: string;
+  runtimeVersion: string;
+  conmonVersion: string;
+}
+
+export function systemVersion(v: VersionInputs): SystemVersion {
+  const details = {
+    ApiVersion: API_VERSION,
+    Arch: GO_ARCH[arch()] ?? arch(),
+    BuildTime: '',
+    Experimental: 'false',
+    GitCommit: '',
+    GoVersion: process.version,
+    KernelVersion: release(),
+    MinAPIVersion: MIN_API_VERSION,
+    Os: 'linux',
+  };
+  return {
+    Platform: { Name: 'berth' },
+    Components: [
+      { Name: 'Engine', Version: ENGINE_VERSION, Details: details },
+      { Name: v.runtimeName, Version: v.runtimeVersion, Details: { GitCommit: '' } },
+      { Name: 'conmon', Version: v.conmonVersion, Details: { GitCommit: '' } },
+    ],
+    Version: ENGINE_VERSION,
+    ApiVersion: API_VERSION,
+    MinAPIVersion: MIN_API_VERSION,
+    GitCommit: '',
+    GoVersion: process.version,
+    Os: 'linux',
+    Arch: GO_ARCH[arch()] ?? arch(),
+    KernelVersion: release(),
+    BuildTime: '',
+  };
+}
+
+export interface InfoInputs {
+  id: string;
+  containers: { total: number; running: number; paused: number; stopped: number };
+  images: number;
+  driver: string;
+  dataRoot: string;
+  runtimes: Record<string, { path: string }>;
+  defaultRuntime: string;
+  cgroupLayout: CgroupLayout;
+  operatingSystem: string;
+  debug: boolean;
+  eventsListeners: number;
+}
+
+export function systemInfo(i: InfoInputs): Record<string, unknown> {
+  return {
+    ID: i.id,
+    Containers: i.containers.total,
+    ContainersRunning: i.containers.running,
+    ContainersPaused: i.containers.paused,
+    ContainersStopped: i.containers.stopped,
+    Images: i.images,
+    Driver: i.driver,
+    DriverStatus: [],
+    Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'none'], Authorization: null, Log: ['k8s-file'] },
+    MemoryLimit: true,
+    SwapLimit: false,
+    CpuCfsPeriod: true,
+    CpuCfsQuota: true,
+    CPUShares: true,
+    CPUSet: true,
+    PidsLimit: true,
+    IPv4Forwarding: true,
+    BridgeNfIptables: false,
+    BridgeNfIp6tables: false,
+    Debug: i.debug,
+    NFd: 0,
+    OomKillDisable: false,
+    NGoroutines: 0,
+    SystemTime: new Date().toISOString(),
+    LoggingDriver: 'k8s-file',
+    CgroupDriver: 'cgroupfs',
+    CgroupVersion: i.cgroupLayout === 'v2' ? '2' : '1',
+    NEventsListener: i.eventsListeners,
+    KernelVersion: release(),
+    OperatingSystem: i.operatingSystem,
+    OSVersion: '',
+    OSType: 'linux',
+    Architecture: UNAME_ARCH[arch()] ?? arch(),
+    IndexServerAddress: '',
+    RegistryConfig: { AllowNondistributableArtifactsCIDRs: null, AllowNondistributableArtifactsHostnames: null, InsecureRegistryCIDRs: ['127.0.0.0/8'], IndexConfigs: {}, Mirrors: null },
+    NCPU: cpus().length,
+    MemTotal: totalmem(),
+    GenericResources: null,
+    DockerRootDir: i.dataRoot,
+    HttpProxy: '',
+    HttpsProxy: '',
+    NoProxy: '',
+    Name: hostname(),
+    Labels: [],
+    ExperimentalBuild: false,
+    ServerVersion: ENGINE_VERSION,
+    Runtimes: i.runtimes,
+    DefaultRuntime: i.defaultRuntime,
+    Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
+    LiveRestoreEnabled: true,
+    Isolation: '',
+    InitBinary: '',
+    ContainerdCommit: { ID: '', Expected: '' },
+    RuncCommit: { ID: '', Expected: '' },
+    InitCommit: { ID: '', Expected: '' },
+    SecurityOptions: [],
+    CDISpecDirs: [],
+    Warnings: null,
+  };
+}

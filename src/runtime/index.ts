@@ -1,0 +1,3 @@
+export { OciRuntime, cleanRuntimeMessage, type RuntimeState } from './oci-runtime.js';
+export { chooseRuntime, availableRuntimes, detectCgroupLayout, findExecutable, type CgroupLayout, type RuntimeChoice } from './select.js';
+export { launchConmon, liveConmonPid, resizeTty, connectStdin, CONMON_PID_FILE, CONTAINER_PID_FILE, type ConmonOptions, type StdinSink } from './conmon.js';
