@@ -52,6 +52,10 @@ export interface FlagValues {
   debug?: boolean;
 }
 
+function fileKeyOf(field: string): string {
+  return Object.keys(FILE_KEYS).find((k) => FILE_KEYS[k] === field) ?? field;
+}
+
 /** Flags win where only one source sets a value; both setting it is an error, as with dockerd. */
 export async function loadConfig(flags: FlagValues, configFileExplicit: boolean): Promise<DaemonConfig> {
   const configFile = flags.configFile ?? DEFAULTS.configFile;
@@ -88,7 +92,7 @@ export async function loadConfig(flags: FlagValues, configFileExplicit: boolean)
   };
   const conflicts = Object.keys(flagFields).filter((k) => flagFields[k] !== undefined && fromFile[k] !== undefined);
   if (conflicts.length) {
-    throw new InvalidParameterError(`unable to configure the berth daemon with file ${configFile}: the following directives are specified both as a flag and in the configuration file: ${conflicts.join(', ')}`);
+    throw new InvalidParameterError(`unable to configure the berth daemon with file ${configFile}: the following directives are specified both as a flag and in the configuration file: ${conflicts.map(fileKeyOf).join(', ')}`);
   }
   const pick = <T>(k: string, fallback: T): T => (flagFields[k] ?? fromFile[k] ?? fallback) as T;
   const execRoot = pick('execRoot', DEFAULTS.execRoot);
