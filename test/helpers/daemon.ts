@@ -1,8 +1,8 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile, readFile } from 'node:fs/promises';
+import { mkdtemp, rm, rmdir, writeFile, readFile, readdir } from 'node:fs/promises';
 import { existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { request as httpRequest } from 'node:http';
 
 // Starts a real berthd on a temporary data root, exec root and socket, and
@@ -37,6 +37,8 @@ export class TestDaemon {
   get execRoot() { return join(this.dir, 'exec'); }
   get socket() { return join(this.dir, 'berth.sock'); }
   get host() { return `unix://${this.socket}`; }
+  /** A cgroup parent of this daemon's own, removed by stop(). */
+  get cgroupParent() { return `/${basename(this.dir)}`; }
 
   static async start(extraArgs: string[] = []): Promise<TestDaemon> {
     const dir = await mkdtemp(join(tmpdir(), 'berth-test-'));
@@ -50,7 +52,7 @@ export class TestDaemon {
     this.stderr = '';
     const proc = spawn(process.execPath, [
       BERTHD, '--data-root', this.dataRoot, '--exec-root', this.execRoot, '-H', this.host,
-      '--config-file', join(this.dir, 'daemon.json'), '--log-level', 'debug', ...extraArgs,
+      '--config-file', join(this.dir, 'daemon.json'), '--cgroup-parent', this.cgroupParent, '--log-level', 'debug', ...extraArgs,
     ], { stdio: ['ignore', 'ignore', 'pipe'] });
     proc.stderr!.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
     this.proc = proc;
@@ -101,6 +103,7 @@ export class TestDaemon {
       const mounts = await leftoverMounts(this.dir);
       for (const m of mounts.reverse()) await run('umount', ['-l', m]);
       await rm(this.dir, { recursive: true, force: true });
+      await removeCgroupParent(this.cgroupParent);
       if (mounts.length) throw new Error(`mounts left behind: ${mounts.join(', ')}`);
     }
   }
@@ -189,6 +192,15 @@ export function runCommand(cmd: string, args: string[], opts: { input?: string; 
 
 function run(cmd: string, args: string[]): Promise<void> {
   return new Promise((r) => execFile(cmd, args, () => r()));
+}
+
+/** The runtime removes each container's cgroup; the parent directories are ours. */
+export async function removeCgroupParent(parent: string): Promise<void> {
+  for (const base of ['/sys/fs/cgroup', '/sys/fs/cgroup/unified']) {
+    const controllers = await readdir(base).catch(() => [] as string[]);
+    for (const c of controllers) await rmdir(join(base, c, parent)).catch(() => {});
+    await rmdir(join(base, parent)).catch(() => {});
+  }
 }
 
 export async function leftoverMounts(under: string): Promise<string[]> {
