@@ -33,15 +33,20 @@ describe('readLog and LogFollower', () => {
         '2024-01-01T00:00:02.000000000+00:00 stderr F two',
         '2024-01-01T00:00:03.000000000+00:00 stdout F three',
       ].join('\n') + '\n');
-      const all = await readLog(path);
-      assert.deepEqual(all.entries.map((e) => e.data.toString()), ['one\n', 'two\n', 'three\n']);
-      assert.deepEqual((await readLog(path, { tail: 1 })).entries.map((e) => e.data.toString()), ['three\n']);
-      assert.deepEqual((await readLog(path, { tail: 0 })).entries, []);
+      const texts = async (opts: Parameters<typeof readLog>[1]) => {
+        const out: string[] = [];
+        const offset = await readLog(path, opts, (e) => void out.push(e.data.toString()));
+        return { out, offset };
+      };
+      const all = await texts({});
+      assert.deepEqual(all.out, ['one\n', 'two\n', 'three\n']);
+      assert.deepEqual((await texts({ tail: 1 })).out, ['three\n']);
+      assert.deepEqual((await texts({ tail: 0 })).out, []);
       const since = parseTimestampNs('2024-01-01T00:00:02Z');
-      assert.deepEqual((await readLog(path, { sinceNs: since })).entries.map((e) => e.data.toString()), ['two\n', 'three\n']);
+      assert.deepEqual((await texts({ sinceNs: since })).out, ['two\n', 'three\n']);
 
       const seen: LogEntry[] = [];
-      const f = new LogFollower(path, all.offset, (e) => seen.push(e));
+      const f = new LogFollower(path, all.offset, (e) => void seen.push(e));
       await f.start();
       await appendFile(path, '2024-01-01T00:00:04.000000000+00:00 stdout P four-a');
       await appendFile(path, '\n2024-01-01T00:00:04.000000000+00:00 stdout F four-b\n');

@@ -66,16 +66,18 @@ class LineCursor {
   private rest = Buffer.alloc(0);
   constructor(public offset: number) {}
 
-  async readAvailable(fh: FileHandle, onLine: (line: Buffer) => void): Promise<void> {
+  /** Reads to the current end of file; awaits `onLine` when it returns a promise (a slow reader). */
+  async readAvailable(fh: FileHandle, onLine: (line: Buffer) => void | Promise<void>): Promise<void> {
     const buf = Buffer.allocUnsafe(CHUNK);
     for (;;) {
       const { bytesRead } = await fh.read(buf, 0, CHUNK, this.offset);
       if (bytesRead === 0) return;
       this.offset += bytesRead;
-      let data = this.rest.length ? Buffer.concat([this.rest, buf.subarray(0, bytesRead)]) : buf.subarray(0, bytesRead);
+      let data = Buffer.concat([this.rest, buf.subarray(0, bytesRead)]);
       let nl: number;
       while ((nl = data.indexOf(0x0a)) >= 0) {
-        onLine(data.subarray(0, nl));
+        const pending = onLine(data.subarray(0, nl));
+        if (pending) await pending;
         data = data.subarray(nl + 1);
       }
       this.rest = Buffer.from(data);
@@ -92,23 +94,33 @@ async function openIfExists(path: string): Promise<FileHandle | undefined> {
   }
 }
 
-/** Reads what the log holds now. Returns the entries and the offset where it stopped. */
-export async function readLog(path: string, opts: ReadOptions = {}): Promise<{ entries: LogEntry[]; offset: number }> {
+/**
+ * Reads what the log holds now, passing matching entries to `onEntry` (which
+ * may return a promise to slow the read down). With `tail`, only the last N
+ * entries are kept and passed at the end. Returns where the read stopped.
+ */
+export async function readLog(path: string, opts: ReadOptions, onEntry: (e: LogEntry) => void | Promise<void>): Promise<number> {
   const fh = await openIfExists(path);
-  if (!fh) return { entries: [], offset: 0 };
+  if (!fh) return 0;
   try {
     const cursor = new LineCursor(0);
-    let entries: LogEntry[] = [];
+    let last: LogEntry[] = [];
     await cursor.readAvailable(fh, (line) => {
       const e = parseLogLine(line);
       if (!e) return;
       if (opts.sinceNs !== undefined && e.timeNs < opts.sinceNs) return;
       if (opts.untilNs !== undefined && e.timeNs > opts.untilNs) return;
-      entries.push(e);
-      if (opts.tail !== undefined && entries.length > opts.tail * 2 + 1024) entries = entries.slice(-opts.tail);
+      if (opts.tail === undefined) return onEntry(e);
+      last.push(e);
+      if (last.length > opts.tail * 2 + 1024) last = last.slice(-opts.tail);
     });
-    if (opts.tail !== undefined) entries = opts.tail === 0 ? [] : entries.slice(-opts.tail);
-    return { entries, offset: cursor.offset };
+    if (opts.tail !== undefined) {
+      for (const e of opts.tail === 0 ? [] : last.slice(-opts.tail)) {
+        const pending = onEntry(e);
+        if (pending) await pending;
+      }
+    }
+    return cursor.offset;
   } finally {
     await fh.close();
   }
@@ -138,7 +150,7 @@ export class LogFollower {
   constructor(
     private readonly path: string,
     offset: number,
-    private readonly onEntry: (e: LogEntry) => void,
+    private readonly onEntry: (e: LogEntry) => void | Promise<void>,
     private readonly untilNs?: bigint,
   ) {
     this.cursor = new LineCursor(offset);
@@ -162,7 +174,7 @@ export class LogFollower {
       if (!this.fh) return;
       await this.cursor.readAvailable(this.fh, (line) => {
         const e = parseLogLine(line);
-        if (e && (this.untilNs === undefined || e.timeNs <= this.untilNs)) this.onEntry(e);
+        if (e && (this.untilNs === undefined || e.timeNs <= this.untilNs)) return this.onEntry(e);
       });
     }).catch(() => {});
   }

@@ -78,7 +78,8 @@ interface Waiter {
 
 /** One attached client for the current or next run of a container. */
 interface Attachment {
-  onOutput: (e: LogEntry) => void;
+  /** May return a promise to hold the reader back while the client catches up. */
+  onOutput: (e: LogEntry) => void | Promise<void>;
   follower?: LogFollower;
   stdin?: Readable;
   done: () => void;
@@ -557,20 +558,17 @@ export class ContainerService {
 
   // ---- logs and attach -------------------------------------------------------
 
-  async logs(ref: string, opts: LogsOptions, onEntry: (e: LogEntry) => void, signal: AbortSignal): Promise<void> {
+  async logs(ref: string, opts: LogsOptions, onEntry: (e: LogEntry) => void | Promise<void>, signal: AbortSignal): Promise<void> {
     const live = this.get(ref);
     const r = live.record;
     const wanted = (s: StdStream) => (s === 'stdout' ? opts.stdout : opts.stderr);
-    const { entries, offset } = await readLog(r.logPath, { tail: opts.tail, sinceNs: opts.sinceNs, untilNs: opts.untilNs });
-    for (const e of entries) if (wanted(e.stream)) onEntry(e);
+    const offset = await readLog(r.logPath, { tail: opts.tail, sinceNs: opts.sinceNs, untilNs: opts.untilNs }, (e) => (wanted(e.stream) ? onEntry(e) : undefined));
     const running = r.state.status === 'running' || r.state.status === 'paused';
     if (!opts.follow || !running || signal.aborted) return;
     if (opts.untilNs !== undefined && opts.untilNs <= BigInt(Date.now()) * 1_000_000n) return;
     await new Promise<void>((resolve) => {
       const attachment: Attachment = {
-        onOutput: (e) => {
-          if (wanted(e.stream) && (opts.sinceNs === undefined || e.timeNs >= opts.sinceNs)) onEntry(e);
-        },
+        onOutput: (e) => (wanted(e.stream) && (opts.sinceNs === undefined || e.timeNs >= opts.sinceNs) ? onEntry(e) : undefined),
         done: () => {
           live.attachments.delete(attachment);
           attachment.follower?.stop();
@@ -590,7 +588,7 @@ export class ContainerService {
    * start that follows cannot miss it; `run()` resolves when that run ends or
    * the client goes away.
    */
-  attach(ref: string, opts: AttachOptions, onOutput: (e: LogEntry) => void, signal: AbortSignal): AttachSession {
+  attach(ref: string, opts: AttachOptions, onOutput: (e: LogEntry) => void | Promise<void>, signal: AbortSignal): AttachSession {
     const live = this.get(ref);
     const r = live.record;
     const wanted = (s: StdStream) => (s === 'stdout' ? opts.stdout : opts.stderr);
@@ -598,9 +596,7 @@ export class ContainerService {
     const done = new Promise<void>((resolve) => (finished = resolve));
     const attachment: Attachment | undefined = opts.stream
       ? {
-          onOutput: (e) => {
-            if (wanted(e.stream)) onOutput(e);
-          },
+          onOutput: (e) => (wanted(e.stream) ? onOutput(e) : undefined),
           stdin: r.config.OpenStdin ? opts.stdin : undefined,
           done: () => {
             live.attachments.delete(attachment!);
@@ -615,11 +611,7 @@ export class ContainerService {
     }
     const run = async () => {
       let offset: number | undefined;
-      if (opts.logs) {
-        const replay = await readLog(r.logPath);
-        for (const e of replay.entries) if (wanted(e.stream)) onOutput(e);
-        offset = replay.offset;
-      }
+      if (opts.logs) offset = await readLog(r.logPath, {}, (e) => (wanted(e.stream) ? onOutput(e) : undefined));
       if (!attachment) return;
       const running = r.state.status === 'running' || r.state.status === 'paused';
       if (running && !attachment.follower && live.attachments.has(attachment)) {

@@ -1,7 +1,8 @@
 import type { Route } from '../router.js';
 import { InvalidParameterError } from '../../errors/index.js';
 import { boolParam, filtersParam, intParam, timestampParamNs } from '../params.js';
-import { frame, STREAM_STDERR, STREAM_STDOUT } from '../streams.js';
+import { drained, frame, STREAM_STDERR, STREAM_STDOUT } from '../streams.js';
+import type { Writable } from 'node:stream';
 import { formatTimestampNs, type LogEntry, type WaitCondition } from '../../container/index.js';
 import type { ContainerCreateRequest } from '../../types/engine.js';
 import type { ContainerBackend } from './backend.js';
@@ -9,11 +10,15 @@ import { sendJson } from './system.js';
 
 const WAIT_CONDITIONS: WaitCondition[] = ['not-running', 'next-exit', 'removed'];
 
-/** Writes container output as Docker does: raw with a TTY, else 8-byte-header frames. */
-function outputWriter(out: NodeJS.WritableStream, tty: boolean, timestamps = false): (e: LogEntry) => void {
+/**
+ * Writes container output as Docker does: raw with a TTY, else 8-byte-header
+ * frames. Returns a promise while the client is behind, so the log reader
+ * waits for it instead of buffering without bound.
+ */
+function outputWriter(out: Writable, tty: boolean, timestamps = false): (e: LogEntry) => Promise<void> | undefined {
   return (e) => {
     const data = timestamps ? Buffer.concat([Buffer.from(formatTimestampNs(e.timeNs) + ' '), e.data]) : e.data;
-    out.write(tty ? data : frame(e.stream === 'stdout' ? STREAM_STDOUT : STREAM_STDERR, data));
+    return out.write(tty ? data : frame(e.stream === 'stdout' ? STREAM_STDOUT : STREAM_STDERR, data)) ? undefined : drained(out);
   };
 }
 
@@ -155,7 +160,7 @@ export function containerRoutes(b: ContainerBackend): Route[] {
       handler: async ({ params, query, signal, hijack }) => {
         const container = await b.inspect(params.id!);
         const tty = container.Config.Tty === true;
-        let write: (e: LogEntry) => void = () => {};
+        let write: (e: LogEntry) => Promise<void> | undefined = () => undefined;
         // Register before answering, so the start that follows cannot outrun us.
         const session = b.attach(
           params.id!,
