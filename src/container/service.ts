@@ -82,6 +82,8 @@ interface Attachment {
   onOutput: (e: LogEntry) => void | Promise<void>;
   follower?: LogFollower;
   stdin?: Readable;
+  /** conmon's attach socket while stdin is being forwarded. */
+  stdinSink?: StdinSink;
   done: () => void;
 }
 
@@ -601,6 +603,7 @@ export class ContainerService {
           done: () => {
             live.attachments.delete(attachment!);
             attachment!.follower?.stop();
+            attachment!.stdinSink?.destroy();
             finished();
           },
         }
@@ -630,7 +633,7 @@ export class ContainerService {
   private beginAttachment(live: Live, a: Attachment, offset: number): void {
     a.follower = new LogFollower(live.record.logPath, offset, (e) => a.onOutput(e));
     void a.follower.start();
-    if (a.stdin) void this.pipeStdin(live, a.stdin);
+    if (a.stdin) void this.pipeStdin(live, a);
   }
 
   private async endAttachment(live: Live, a: Attachment): Promise<void> {
@@ -640,12 +643,14 @@ export class ContainerService {
   }
 
   /** Forwards a client's stdin to conmon; data sent before the connection is up is buffered. */
-  private async pipeStdin(live: Live, stdin: Readable): Promise<void> {
+  private async pipeStdin(live: Live, a: Attachment): Promise<void> {
+    const stdin = a.stdin!;
     let sink: StdinSink | undefined;
     const buffered: Buffer[] = [];
     let ended = false;
     const onData = (chunk: Buffer) => (sink ? sink.write(chunk) : buffered.push(chunk));
     const onEnd = () => {
+      if (ended) return;
       ended = true;
       sink?.end();
     };
@@ -659,6 +664,8 @@ export class ContainerService {
       stdin.off('data', onData);
       return;
     }
+    a.stdinSink = sink;
+    if (!live.attachments.has(a)) sink.destroy(); // the run ended while connecting
     for (const chunk of buffered) sink.write(chunk);
     if (ended) sink.end();
   }

@@ -63,7 +63,8 @@ export async function loadConfig(flags: FlagValues, configFileExplicit: boolean)
   try {
     const text = await readFile(configFile, 'utf8');
     try {
-      file = JSON.parse(text) as Record<string, unknown>;
+      // An empty file (or /dev/null) configures nothing, as with dockerd.
+      file = text.trim() === '' ? {} : (JSON.parse(text) as Record<string, unknown>);
     } catch (err) {
       throw new InvalidParameterError(`unable to configure the berth daemon with file ${configFile}: ${(err as Error).message}`);
     }

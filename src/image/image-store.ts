@@ -11,6 +11,8 @@ export interface OciImageConfig {
   config?: ImageConfig;
   rootfs: { type: 'layers'; diff_ids: string[] };
   history?: Array<{ created?: string; created_by?: string; author?: string; comment?: string; empty_layer?: boolean }>;
+  /** Docker's top-level comment (set by import and commit), shown by inspect. */
+  comment?: string;
 }
 
 /** What the rest of berth knows of one image. */

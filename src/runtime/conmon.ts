@@ -181,15 +181,44 @@ export function connectStdin(bundle: string): Promise<StdinSink> {
     try {
       sock.connect(path, () => {
         closeDir();
+        // The addon throws when a socket is used after it closed; a client
+        // that hangs up at any moment must not take the daemon down.
+        let open = true;
+        let destroyed = false;
+        const guarded = (fn: () => void) => {
+          if (!open) return;
+          try {
+            fn();
+          } catch {
+            open = false;
+          }
+        };
+        sock.on('close', () => {
+          open = false;
+          destroyed = true;
+        });
         resolve({
           write(chunk: Buffer) {
             for (let off = 0; off < chunk.length; off += ATTACH_PACKET_MAX) {
               const part = chunk.subarray(off, Math.min(chunk.length, off + ATTACH_PACKET_MAX));
-              sock.write(part, 0, part.length);
+              guarded(() => sock.write(part, 0, part.length));
             }
           },
-          end: () => sock.end(),
-          destroy: () => sock.destroy(),
+          end: () =>
+            guarded(() => {
+              sock.end();
+              open = false;
+            }),
+          destroy: () => {
+            open = false;
+            if (destroyed) return;
+            destroyed = true;
+            try {
+              sock.destroy();
+            } catch {
+              /* already gone */
+            }
+          },
         });
       });
     } catch (err) {

@@ -33,6 +33,12 @@ export interface SnapshotUsage {
 export interface Snapshotter {
   /** Driver name as `docker info` shows it ("overlay2", "vfs"). */
   readonly name: string;
+  /**
+   * True when upperDir() holds only the snapshot's own changes, deletions as
+   * overlay whiteouts (overlay). False or absent: it holds the full tree
+   * (copy), so a diff has to compare it with a view of the parent.
+   */
+  readonly upperIsDiff?: boolean;
   /** Creates a writable snapshot `key` on top of committed `parent` (or empty). */
   prepare(key: string, parent?: string, labels?: Record<string, string>): Promise<Mount[]>;
   /** Creates a read-only view of committed `parent`. */

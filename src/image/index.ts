@@ -1,0 +1,18 @@
+// The image store: content-addressed blobs, layers as snapshots, tags.
+export type { ImageRecord, ImageStore, ImageUsers, ImportOptions, ListOptions, OciImageConfig, RemoveOptions } from './image-store.js';
+export { LocalImageStore, chainIds, type CreateImageOptions, type ImportLayerOptions, type ImportedLayer, type LayerRecord } from './local-store.js';
+export {
+  familiarMatch,
+  familiarName,
+  familiarString,
+  fullName,
+  isNamed,
+  parseAnyReference,
+  parseNormalizedNamed,
+  referenceString,
+  tagNameOnly,
+  type DigestReference,
+  type Reference,
+} from './reference.js';
+export { applyChanges } from './changes.js';
+export { hostPlatform, parsePlatform, type Platform } from './platform.js';
