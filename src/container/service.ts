@@ -95,6 +95,10 @@ class Live {
   lock: Promise<unknown> = Promise.resolve();
   /** Tear-down of the last run (runtime delete, unmount) still in progress. */
   teardown: Promise<void> = Promise.resolve();
+  /** The start in progress; an exit is recorded only after it settled. */
+  starting: Promise<void> = Promise.resolve();
+  /** Record writes, in order; removal waits for them. */
+  saving: Promise<void> = Promise.resolve();
   removed = false;
   constructor(public record: ContainerRecord) {}
 }
@@ -273,7 +277,8 @@ export class ContainerService {
         resolvConfPath: join(dir, 'resolv.conf'),
       };
       await this.writeEtcFiles(record);
-      await this.persist(record);
+      // The record lands last: until then, startup sweeps the half-made directory.
+      await writeJsonAtomic(join(dir, 'container.json'), record);
       this.containers.set(id, new Live(record));
       this.o.events.emit('container', 'create', id, this.eventAttributes(record));
       return { id, warnings: [] };
@@ -316,6 +321,7 @@ export class ContainerService {
     if (live.removed) throw new NotFoundError(`No such container: ${r.id}`);
     if (r.state.status === 'running' || r.state.status === 'paused') throw new NotModifiedError('container already started');
     await live.teardown;
+    const previousStatus = r.state.status;
     const runtime = this.o.runtimes.get(r.runtime)!;
     const bundle = this.bundleDir(r.id);
     const rootfs = join(bundle, 'rootfs');
@@ -349,22 +355,34 @@ export class ContainerService {
         openStdin: r.config.OpenStdin === true,
         leaveStdinOpen: r.config.OpenStdin === true && r.config.StdinOnce !== true,
       });
-      // Attached clients follow the log from here; stdin goes through conmon's socket.
-      const offset = await logSize(r.logPath);
-      for (const a of live.attachments) this.beginAttachment(live, a, offset);
-      await runtime.start(r.id);
+      // From here the process exists: an exit may be reported at any moment,
+      // even before `start` returns, so the state says running first and
+      // finishRun waits for this start to settle before it records the exit.
       r.state = {
         ...r.state,
         status: 'running', pid, exitCode: 0, error: '', startedAt: new Date().toISOString(), finishedAt: ZERO_TIME, oomKilled: false, stoppedByUser: false,
       };
-      await this.persist(r);
-      this.o.events.emit('container', 'start', r.id, this.eventAttributes(r));
+      let settled!: () => void;
+      live.starting = new Promise<void>((resolve) => (settled = resolve));
+      try {
+        // Attached clients follow the log from here; stdin goes through conmon's socket.
+        const offset = await logSize(r.logPath);
+        for (const a of live.attachments) this.beginAttachment(live, a, offset);
+        await runtime.start(r.id);
+        this.o.events.emit('container', 'start', r.id, this.eventAttributes(r));
+      } catch (err) {
+        r.state = { ...r.state, status: previousStatus, pid: 0 };
+        throw err;
+      } finally {
+        settled();
+      }
+      await this.persist(live);
     } catch (err) {
       const message = errorMessage(err);
       await runtime.delete(r.id, true).catch(() => {});
       await this.teardownRun(r.id);
-      r.state = { ...r.state, status: r.state.status === 'created' ? 'created' : 'exited', exitCode: startFailureExitCode(message), error: message };
-      await this.persist(r).catch(() => {});
+      r.state = { ...r.state, status: previousStatus, exitCode: startFailureExitCode(message), error: message };
+      await this.persist(live);
       for (const a of live.attachments) a.done();
       live.attachments.clear();
       if (/executable file not found|no such file or directory|permission denied|is a directory/i.test(message)) {
@@ -378,7 +396,9 @@ export class ContainerService {
 
   private async onExitFile(id: string): Promise<void> {
     const live = this.containers.get(id);
-    if (!live || (live.record.state.status !== 'running' && live.record.state.status !== 'paused')) return;
+    if (!live) return;
+    await live.starting;
+    if (live.record.state.status !== 'running' && live.record.state.status !== 'paused') return;
     let code: number;
     try {
       code = Number((await readFile(join(this.exitDir, id), 'utf8')).trim());
@@ -392,17 +412,18 @@ export class ContainerService {
   /** The container's process is gone: record it, release clients, tear down. */
   private async finishRun(live: Live, exitCode: number, error: string): Promise<void> {
     const r = live.record;
+    await live.starting;
     if (r.state.status !== 'running' && r.state.status !== 'paused') return;
     r.state = { ...r.state, status: 'exited', pid: 0, exitCode, error, finishedAt: new Date().toISOString() };
     const autoRemove = r.hostConfig.AutoRemove === true;
     // An auto-removed container's record goes away next; persisting it first buys nothing.
-    const persisted = autoRemove ? Promise.resolve() : this.persist(r);
+    const persisted = autoRemove ? Promise.resolve() : this.persist(live);
     await Promise.all([...live.attachments].map((a) => this.endAttachment(live, a)));
     const attrs = this.eventAttributes(r);
     this.o.events.emit('container', 'die', r.id, { ...attrs, exitCode: String(exitCode) });
     this.resolveWaiters(live, ['not-running', 'next-exit']);
     live.teardown = this.teardownRun(r.id);
-    await persisted.catch((err) => this.o.log('error', `persisting ${r.id}: ${errorMessage(err)}`));
+    await persisted;
     if (autoRemove) await this.remove(r.id, { force: true }).catch((err) => this.o.log('warn', `auto-remove ${r.id}: ${errorMessage(err)}`));
   }
 
@@ -499,6 +520,7 @@ export class ContainerService {
         await this.stopRunning(live, { timeout: 0 });
       }
       live.removed = true;
+      await live.saving;
       // The record disappears atomically (rename), then the rest is swept.
       const dir = join(this.o.root, r.id);
       const trash = join(this.o.root, `.removing-${r.id}`);
@@ -528,7 +550,7 @@ export class ContainerService {
       this.names.set(name, r.id);
       this.names.delete(oldName);
       r.name = name;
-      await this.persist(r);
+      await this.persist(live);
       this.o.events.emit('container', 'rename', r.id, { ...this.eventAttributes(r), oldName });
     });
   }
@@ -831,8 +853,17 @@ export class ContainerService {
     return join(this.o.execRoot, 'bundles', id);
   }
 
-  private persist(r: ContainerRecord): Promise<void> {
-    return writeJsonAtomic(join(this.o.root, r.id, 'container.json'), r);
+  /** Queues a write of the record; writes never overlap and never fail the caller. */
+  private persist(live: Live): Promise<void> {
+    const r = live.record;
+    const snapshot = JSON.parse(JSON.stringify(r)) as ContainerRecord;
+    live.saving = live.saving.then(async () => {
+      if (live.removed) return;
+      await writeJsonAtomic(join(this.o.root, r.id, 'container.json'), snapshot).catch((err) => {
+        this.o.log('error', `persisting container ${r.id}: ${errorMessage(err)}`);
+      });
+    });
+    return live.saving;
   }
 
   private eventAttributes(r: ContainerRecord): Record<string, string> {

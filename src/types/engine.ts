@@ -370,3 +370,94 @@ export interface SystemVersion {
 export interface ErrorResponse {
   message: string;
 }
+
+/** GET /info (`system.Info`): the fields berth serves; the rest stay optional. */
+export interface SystemInfo {
+  ID?: string;
+  Containers?: number;
+  ContainersRunning?: number;
+  ContainersPaused?: number;
+  ContainersStopped?: number;
+  Images?: number;
+  Driver?: string;
+  DriverStatus?: Array<[string, string]> | null;
+  SystemStatus?: Array<[string, string]> | null;
+  Plugins?: { Volume?: string[] | null; Network?: string[] | null; Authorization?: string[] | null; Log?: string[] | null };
+  MemoryLimit?: boolean;
+  SwapLimit?: boolean;
+  Debug?: boolean;
+  NFd?: number;
+  NGoroutines?: number;
+  SystemTime?: string;
+  LoggingDriver?: string;
+  CgroupDriver?: string;
+  CgroupVersion?: string;
+  NEventsListener?: number;
+  KernelVersion?: string;
+  OperatingSystem?: string;
+  OSVersion?: string;
+  OSType?: string;
+  Architecture?: string;
+  IndexServerAddress?: string;
+  RegistryConfig?: {
+    InsecureRegistryCIDRs?: string[] | null;
+    IndexConfigs?: Record<string, { Name: string; Mirrors?: string[] | null; Secure: boolean; Official?: boolean }> | null;
+    Mirrors?: string[] | null;
+  } | null;
+  NCPU?: number;
+  MemTotal?: number;
+  DockerRootDir?: string;
+  HttpProxy?: string;
+  HttpsProxy?: string;
+  NoProxy?: string;
+  Name?: string;
+  Labels?: string[] | null;
+  ExperimentalBuild?: boolean;
+  ServerVersion?: string;
+  Runtimes?: Record<string, { path?: string; runtimeArgs?: string[] }>;
+  DefaultRuntime?: string;
+  Swarm?: { NodeID?: string; NodeAddr?: string; LocalNodeState?: string; ControlAvailable?: boolean; Error?: string; RemoteManagers?: unknown };
+  LiveRestoreEnabled?: boolean;
+  Isolation?: string;
+  InitBinary?: string;
+  ContainerdCommit?: { ID?: string; Expected?: string };
+  RuncCommit?: { ID?: string; Expected?: string };
+  InitCommit?: { ID?: string; Expected?: string };
+  SecurityOptions?: string[] | null;
+  ProductLicense?: string;
+  DefaultAddressPools?: Array<{ Base: string; Size: number }> | null;
+  CDISpecDirs?: string[] | null;
+  Warnings?: string[] | null;
+}
+
+/** HostConfig.DeviceRequests entry (`--gpus`). */
+export interface DeviceRequest {
+  Driver?: string;
+  Count?: number;
+  DeviceIDs?: string[] | null;
+  Capabilities?: string[][] | null;
+  Options?: Record<string, string> | null;
+}
+
+export interface ThrottleDevice {
+  Path: string;
+  Rate: number;
+}
+
+/** HostConfig of a create request with the resource fields docker's CLI also sends. */
+export interface ContainerCreateHostConfig extends HostConfig {
+  KernelMemory?: number;
+  CpuCount?: number;
+  CpuPercent?: number;
+  CpuRealtimePeriod?: number;
+  CpuRealtimeRuntime?: number;
+  BlkioWeightDevice?: Array<{ Path: string; Weight: number }> | null;
+  BlkioDeviceReadBps?: ThrottleDevice[] | null;
+  BlkioDeviceWriteBps?: ThrottleDevice[] | null;
+  BlkioDeviceReadIOps?: ThrottleDevice[] | null;
+  BlkioDeviceWriteIOps?: ThrottleDevice[] | null;
+  DeviceCgroupRules?: string[] | null;
+  DeviceRequests?: DeviceRequest[] | null;
+  IOMaximumIOps?: number;
+  IOMaximumBandwidth?: number;
+}

@@ -1,6 +1,6 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, rmdir, writeFile, readFile, readdir } from 'node:fs/promises';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, rmSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { request as httpRequest } from 'node:http';
@@ -54,7 +54,11 @@ export class TestDaemon {
       BERTHD, '--data-root', this.dataRoot, '--exec-root', this.execRoot, '-H', this.host,
       '--config-file', join(this.dir, 'daemon.json'), '--cgroup-parent', this.cgroupParent, '--log-level', 'debug', ...extraArgs,
     ], { stdio: ['ignore', 'ignore', 'pipe'] });
-    proc.stderr!.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
+    proc.stderr!.setEncoding('utf8').on('data', (d: string) => {
+      this.stderr += d;
+      // BERTH_TEST_LOG=path keeps every test daemon's log for debugging.
+      if (process.env.BERTH_TEST_LOG) appendFileSync(process.env.BERTH_TEST_LOG, d);
+    });
     this.proc = proc;
     const deadline = Date.now() + 15_000;
     while (Date.now() < deadline) {

@@ -1,0 +1,138 @@
+import type { CommandEntry, CommandImpl, GroupEntry } from './command.js';
+
+// Every command berth knows, with docker's names, usage lines and texts.
+// Implementations load lazily, so starting `berth` costs only the one
+// command that runs.
+
+type Loader = () => Promise<CommandImpl>;
+
+const load = {
+  run: () => import('./commands/container-run.js').then((m) => m.runCommand),
+  create: () => import('./commands/container-run.js').then((m) => m.createCommand),
+  start: () => import('./commands/container-lifecycle.js').then((m) => m.startCommand),
+  stop: () => import('./commands/container-lifecycle.js').then((m) => m.stopCommand),
+  kill: () => import('./commands/container-lifecycle.js').then((m) => m.killCommand),
+  rm: () => import('./commands/container-lifecycle.js').then((m) => m.rmCommand),
+  restart: () => import('./commands/container-lifecycle.js').then((m) => m.restartCommand),
+  rename: () => import('./commands/container-lifecycle.js').then((m) => m.renameCommand),
+  wait: () => import('./commands/container-lifecycle.js').then((m) => m.waitCommand),
+  attach: () => import('./commands/container-attach.js').then((m) => m.attachCommand),
+  ps: () => import('./commands/container-list.js').then((m) => m.psCommand),
+  logs: () => import('./commands/container-logs.js').then((m) => m.logsCommand),
+  inspect: () => import('./commands/inspect.js').then((m) => m.inspectCommand),
+  containerInspect: () => import('./commands/inspect.js').then((m) => m.containerInspectCommand),
+  imageInspect: () => import('./commands/inspect.js').then((m) => m.imageInspectCommand),
+  images: () => import('./commands/image-list.js').then((m) => m.imagesCommand),
+  rmi: () => import('./commands/image-manage.js').then((m) => m.rmiCommand),
+  tag: () => import('./commands/image-manage.js').then((m) => m.tagCommand),
+  import: () => import('./commands/image-import.js').then((m) => m.importCommand),
+  history: () => import('./commands/image-history.js').then((m) => m.historyCommand),
+  version: () => import('./commands/system-version.js').then((m) => m.versionCommand),
+  info: () => import('./commands/system-info.js').then((m) => m.infoCommand),
+  events: () => import('./commands/system-events.js').then((m) => m.eventsCommand),
+} satisfies Record<string, Loader>;
+
+function entry(e: Omit<CommandEntry, 'load'>, loader: Loader): CommandEntry {
+  return { ...e, load: loader };
+}
+
+const run = entry(
+  { name: 'run', use: 'run [OPTIONS] IMAGE [COMMAND] [ARG...]', short: 'Create and run a new container from an image', aliasesLine: 'berth container run, berth run', commonOrder: 1 },
+  load.run,
+);
+const create = entry({ name: 'create', use: 'create [OPTIONS] IMAGE [COMMAND] [ARG...]', short: 'Create a new container', aliasesLine: 'berth container create, berth create' }, load.create);
+const start = entry({ name: 'start', use: 'start [OPTIONS] CONTAINER [CONTAINER...]', short: 'Start one or more stopped containers', aliasesLine: 'berth container start, berth start' }, load.start);
+const stop = entry({ name: 'stop', use: 'stop [OPTIONS] CONTAINER [CONTAINER...]', short: 'Stop one or more running containers', aliasesLine: 'berth container stop, berth stop' }, load.stop);
+const kill = entry({ name: 'kill', use: 'kill [OPTIONS] CONTAINER [CONTAINER...]', short: 'Kill one or more running containers', aliasesLine: 'berth container kill, berth kill' }, load.kill);
+const rm = entry(
+  { name: 'rm', aliases: ['remove'], use: 'rm [OPTIONS] CONTAINER [CONTAINER...]', short: 'Remove one or more containers', aliasesLine: 'berth container rm, berth container remove, berth rm' },
+  load.rm,
+);
+const restart = entry({ name: 'restart', use: 'restart [OPTIONS] CONTAINER [CONTAINER...]', short: 'Restart one or more containers', aliasesLine: 'berth container restart, berth restart' }, load.restart);
+const rename = entry({ name: 'rename', use: 'rename CONTAINER NEW_NAME', short: 'Rename a container', aliasesLine: 'berth container rename, berth rename' }, load.rename);
+const wait = entry(
+  { name: 'wait', use: 'wait CONTAINER [CONTAINER...]', short: 'Block until one or more containers stop, then print their exit codes', aliasesLine: 'berth container wait, berth wait' },
+  load.wait,
+);
+const attach = entry(
+  { name: 'attach', use: 'attach [OPTIONS] CONTAINER', short: 'Attach local standard input, output, and error streams to a running container', aliasesLine: 'berth container attach, berth attach' },
+  load.attach,
+);
+const psAliases = 'berth container ls, berth container list, berth container ps, berth ps';
+const ps = entry({ name: 'ps', use: 'ps [OPTIONS]', short: 'List containers', aliasesLine: psAliases, commonOrder: 3 }, load.ps);
+const logs = entry({ name: 'logs', use: 'logs [OPTIONS] CONTAINER', short: 'Fetch the logs of a container', aliasesLine: 'berth container logs, berth logs' }, load.logs);
+const inspect = entry({ name: 'inspect', use: 'inspect [OPTIONS] NAME|ID [NAME|ID...]', short: 'Return low-level information on berth objects' }, load.inspect);
+const imagesAliases = 'berth image ls, berth image list, berth images';
+const images = entry({ name: 'images', use: 'images [OPTIONS] [REPOSITORY[:TAG]]', short: 'List images', aliasesLine: imagesAliases, commonOrder: 7 }, load.images);
+const rmiAliases = 'berth image rm, berth image remove, berth rmi';
+const rmi = entry({ name: 'rmi', use: 'rmi [OPTIONS] IMAGE [IMAGE...]', short: 'Remove one or more images', aliasesLine: rmiAliases }, load.rmi);
+const tag = entry(
+  { name: 'tag', use: 'tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]', short: 'Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE', aliasesLine: 'berth image tag, berth tag' },
+  load.tag,
+);
+const importEntry = entry(
+  {
+    name: 'import',
+    use: 'import [OPTIONS] file|URL|- [REPOSITORY[:TAG]]',
+    short: 'Import the contents from a tarball to create a filesystem image',
+    aliasesLine: 'berth image import, berth import',
+  },
+  load.import,
+);
+const history = entry({ name: 'history', use: 'history [OPTIONS] IMAGE', short: 'Show the history of an image', aliasesLine: 'berth image history, berth history' }, load.history);
+const version = entry({ name: 'version', use: 'version [OPTIONS]', short: 'Show the berth version information', commonOrder: 10 }, load.version);
+const info = entry({ name: 'info', use: 'info [OPTIONS]', short: 'Display system-wide information', aliasesLine: 'berth system info, berth info', commonOrder: 12 }, load.info);
+const events = entry({ name: 'events', use: 'events [OPTIONS]', short: 'Get real time events from the server', aliasesLine: 'berth system events, berth events' }, load.events);
+
+/** Top-level commands (`berth run`, `berth ps`, …). */
+export const COMMANDS: readonly CommandEntry[] = [
+  run, create, start, stop, kill, rm, restart, rename, wait, attach, ps, logs, inspect, images, rmi, tag, importEntry, history, version, info, events,
+];
+
+/** `berth container …`, `berth image …`, `berth system …`. */
+export const GROUPS: readonly GroupEntry[] = [
+  {
+    name: 'container',
+    short: 'Manage containers',
+    subcommands: [
+      attach,
+      create,
+      entry({ name: 'inspect', use: 'inspect [OPTIONS] CONTAINER [CONTAINER...]', short: 'Display detailed information on one or more containers' }, load.containerInspect),
+      kill,
+      logs,
+      { ...ps, name: 'ls', aliases: ['ps', 'list'], use: 'ls [OPTIONS]', commonOrder: undefined },
+      rename,
+      restart,
+      rm,
+      { ...run, commonOrder: undefined },
+      start,
+      stop,
+      wait,
+    ],
+  },
+  {
+    name: 'image',
+    short: 'Manage images',
+    subcommands: [
+      history,
+      importEntry,
+      entry({ name: 'inspect', use: 'inspect [OPTIONS] IMAGE [IMAGE...]', short: 'Display detailed information on one or more images' }, load.imageInspect),
+      { ...images, name: 'ls', aliases: ['list'], use: 'ls [OPTIONS] [REPOSITORY[:TAG]]', commonOrder: undefined },
+      { ...rmi, name: 'rm', aliases: ['rmi', 'remove'], use: 'rm [OPTIONS] IMAGE [IMAGE...]' },
+      tag,
+    ],
+  },
+  {
+    name: 'system',
+    short: 'Manage berth',
+    subcommands: [events, { ...info, commonOrder: undefined }],
+  },
+];
+
+export function findCommand(list: readonly CommandEntry[], name: string): CommandEntry | undefined {
+  return list.find((c) => c.name === name) ?? list.find((c) => c.aliases?.includes(name));
+}
+
+export function findGroup(name: string): GroupEntry | undefined {
+  return GROUPS.find((g) => g.name === name);
+}
