@@ -385,6 +385,9 @@ export class ContainerService {
       await this.persist(live);
       for (const a of live.attachments) a.done();
       live.attachments.clear();
+      // Like dockerd: an auto-remove container that cannot start is removed
+      // (queued behind this start; `docker run --rm` waits for it).
+      if (r.hostConfig.AutoRemove) void this.remove(r.id, { force: true }).catch(() => {});
       if (/executable file not found|no such file or directory|permission denied|is a directory/i.test(message)) {
         throw new InvalidParameterError(message, { cause: err });
       }
@@ -444,7 +447,8 @@ export class ContainerService {
     for (const w of live.waiters) {
       if (!conditions.includes(w.condition)) continue;
       live.waiters.delete(w);
-      w.resolve({ StatusCode: r.state.exitCode, Error: r.state.error ? { Message: r.state.error } : null });
+      // The exit status only: a failed start was already reported by start itself.
+      w.resolve({ StatusCode: r.state.exitCode, Error: null });
     }
   }
 
@@ -567,7 +571,7 @@ export class ContainerService {
     const r = live.record;
     const running = r.state.status === 'running' || r.state.status === 'paused';
     if (condition === 'not-running' && !running) {
-      return { done: Promise.resolve({ StatusCode: r.state.exitCode, Error: r.state.error ? { Message: r.state.error } : null }) };
+      return { done: Promise.resolve({ StatusCode: r.state.exitCode, Error: null }) };
     }
     const done = new Promise<ContainerWaitResponse>((resolve, reject) => {
       const waiter: Waiter = { condition, resolve };

@@ -74,7 +74,8 @@ describe('docker CLI against berthd', () => {
     const ep = await d.docker(['run', '--rm', '--entrypoint', 'echo', 'busybox', 'via', 'entrypoint']);
     assert.equal(ep.stdout, 'via entrypoint\n');
     const uid = await d.docker(['run', '--rm', '-u', '1234:5678', 'busybox', 'id']);
-    assert.equal(uid.stdout, 'uid=1234 gid=5678 groups=5678\n');
+    // No supplementary groups for an explicit uid:gid absent from /etc/group (runc's rule, as with dockerd).
+    assert.equal(uid.stdout, 'uid=1234 gid=5678\n');
     const badUser = await d.docker(['run', '--rm', '-u', 'ghost', 'busybox', 'true']);
     assert.notEqual(badUser.code, 0);
     assert.match(badUser.stderr, /unable to find user ghost: no matching entries in passwd file/);
@@ -144,8 +145,11 @@ describe('docker CLI against berthd', () => {
   it('refuses a name in use with Docker\'s conflict message', async () => {
     assert.equal((await d.docker(['create', '--name', 'dup', 'busybox'])).code, 0);
     const again = await d.docker(['create', '--name', 'dup', 'busybox']);
-    assert.equal(again.code, 125);
+    assert.equal(again.code, 1, 'docker create reports daemon errors with exit 1');
     assert.match(again.stderr, /Conflict. The container name "\/dup" is already in use/);
+    const run = await d.docker(['run', '--name', 'dup', 'busybox', 'true']);
+    assert.equal(run.code, 125, 'docker run reports daemon errors with exit 125');
+    assert.match(run.stderr, /Conflict. The container name "\/dup" is already in use/);
     assert.equal((await d.docker(['rm', 'dup'])).code, 0);
   });
 

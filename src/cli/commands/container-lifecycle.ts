@@ -2,6 +2,7 @@ import { ApiError } from '../../client/index.js';
 import { AttachSession } from '../attach-session.js';
 import { StatusError, type CliContext, type CommandImpl } from '../command.js';
 import { catchSignals, monitorTtySize } from '../terminal.js';
+import { awaitRemoval } from './container-run.js';
 
 // start, stop, kill, rm, restart, rename and wait: one API call per named
 // container, each name printed on success and each error on its own line,
@@ -173,7 +174,7 @@ async function startAttached(ctx: CliContext, values: StartValues, name: string)
     } catch (err) {
       session.cancel();
       await session.done.catch(() => {});
-      if (c.HostConfig.AutoRemove) await wait.result.catch(() => {});
+      if (c.HostConfig.AutoRemove) await awaitRemoval(client, id, wait);
       else wait.cancel();
       throw err;
     }

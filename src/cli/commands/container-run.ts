@@ -166,6 +166,25 @@ async function runCreate(ctx: CliContext, values: CreateFlagValues, args: string
   return 0;
 }
 
+const REMOVAL_GRACE_MS = 3000;
+
+/**
+ * After a failed start of an --rm container the daemon removes it (docker
+ * waits for that). Should the daemon not do so in time, remove it here, so
+ * the CLI neither hangs nor leaves the container behind.
+ */
+export async function awaitRemoval(client: EngineClient, id: string, wait: ContainerWaitHandle, graceMs = REMOVAL_GRACE_MS): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const removed = await Promise.race([
+    wait.result.then(() => true, () => true),
+    new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), graceMs))),
+  ]);
+  clearTimeout(timer);
+  if (removed) return;
+  wait.cancel();
+  await client.containerRemove(id, { force: true }).catch(() => {});
+}
+
 function waitStatus(ctx: CliContext, wait: ContainerWaitHandle): Promise<number> {
   return wait.result.then(
     (result) => {
@@ -176,7 +195,9 @@ function waitStatus(ctx: CliContext, wait: ContainerWaitHandle): Promise<number>
       return result.StatusCode;
     },
     (err: unknown) => {
-      ctx.err(`error waiting for container: ${messageOf(err)}\n`);
+      // A connection that drops mid-wait is Go's "unexpected EOF".
+      const message = err instanceof Error && (err.message === 'aborted' || (err as NodeJS.ErrnoException).code === 'ECONNRESET') ? 'unexpected EOF' : messageOf(err);
+      ctx.err(`error waiting for container: ${message}\n`);
       return 125;
     },
   );
@@ -222,7 +243,8 @@ async function runCreated(ctx: CliContext, client: EngineClient, id: string, req
     try {
       await client.containerStart(id);
     } catch (err) {
-      if (removal) await (await removal)?.result.catch(() => {});
+      const handle = await removal;
+      if (handle) await awaitRemoval(client, id, handle);
       throw toStatusError(err);
     }
     (await removal)?.cancel();
@@ -262,17 +284,16 @@ async function runCreated(ctx: CliContext, client: EngineClient, id: string, req
     session.cancel();
     throw toStatusError(err);
   }
-  const status = waitStatus(ctx, wait);
-
   try {
     await client.containerStart(id);
   } catch (err) {
     session.cancel();
     await session.done.catch(() => {});
-    if (values.rm) await status;
+    if (values.rm) await awaitRemoval(client, id, wait);
     else wait.cancel();
     throw toStatusError(err);
   }
+  const status = waitStatus(ctx, wait);
 
   let stopResize = () => {};
   if (request.Tty && ctx.stdout.isTTY) stopResize = monitorTtySize(client, id, ctx.stdout, ctx.stderr);
