@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { humanSize } from './format/index.js';
 import { displayJsonMessages, progressString } from './jsonmessage.js';
 
 async function* lines(...messages: object[]): AsyncGenerator<Buffer> {
@@ -47,8 +48,8 @@ describe('displayJsonMessages (docker jsonmessage)', () => {
 
 describe('progressString', () => {
   it('formats like JSONProgress.String', () => {
-    assert.equal(progressString({ current: 1_200_000, total: 4_500_000 }, 80), '   1.2MB/4.5MB');
-    assert.equal(progressString({ current: 0, total: 0 }, 80), '');
-    assert.equal(progressString({ current: 3, total: 10, units: 'layers' }, 80), '3/10 layers');
+    assert.equal(progressString({ current: 1_200_000, total: 4_500_000 }, 80, humanSize), '   1.2MB/4.5MB');
+    assert.equal(progressString({ current: 0, total: 0 }, 80, humanSize), '');
+    assert.equal(progressString({ current: 3, total: 10, units: 'layers' }, 80, humanSize), '3/10 layers');
   });
 });

@@ -1,6 +1,5 @@
 import { readJsonLines, StreamError } from '../client/index.js';
 import type { JSONMessage } from '../types/engine.js';
-import { humanSize } from './format/index.js';
 import { formatRfc3339NanoFixed } from './support/time.js';
 
 // docker's jsonmessage.DisplayJSONMessagesStream: prints the progress
@@ -20,12 +19,21 @@ export interface DisplayTarget {
   columns?: number;
 }
 
+export type HumanSize = (bytes: number, precision?: number) => string;
+
+/** The template engine is large: load its unit helpers only when progress is shown. */
+let humanSize: HumanSize | undefined;
+async function loadHumanSize(): Promise<HumanSize> {
+  humanSize ??= (await import('./format/index.js')).humanSize;
+  return humanSize;
+}
+
 /** JSONProgress.String(): "[=====>    ] 1.2MB/4.5MB 3s". */
-export function progressString(p: NonNullable<ProgressMessage['progressDetail']>, width: number, now = Date.now()): string {
+export function progressString(p: NonNullable<ProgressMessage['progressDetail']>, width: number, size: HumanSize, now = Date.now()): string {
   const current = p.current ?? 0;
   const total = p.total ?? 0;
   if (current <= 0 && total <= 0) return '';
-  if (total <= 0) return p.units ? `${current} ${p.units}` : humanSize(current, 4).padStart(8);
+  if (total <= 0) return p.units ? `${current} ${p.units}` : size(current, 4).padStart(8);
   let percentage = Math.trunc(Math.trunc((current / total) * 100) / 2);
   if (percentage > 50) percentage = 50;
   let bar = '';
@@ -33,7 +41,7 @@ export function progressString(p: NonNullable<ProgressMessage['progressDetail']>
   let numbers = '';
   if (!p.hidecounts) {
     if (!p.units) {
-      numbers = current > total ? humanSize(current, 4).padStart(8) : `${humanSize(current, 4).padStart(8)}/${humanSize(total, 4)}`;
+      numbers = current > total ? size(current, 4).padStart(8) : `${size(current, 4).padStart(8)}/${size(total, 4)}`;
     } else {
       numbers = current > total ? `${current} ${p.units}` : `${current}/${total} ${p.units}`;
     }
@@ -53,12 +61,12 @@ function messageError(m: ProgressMessage): string | undefined {
   return undefined;
 }
 
-function displayOne(m: ProgressMessage, out: DisplayTarget, isTerminal: boolean, width: number): void {
+function displayOne(m: ProgressMessage, out: DisplayTarget, isTerminal: boolean, width: number, size: HumanSize): void {
   let endl = '';
   if (isTerminal && !m.stream && m.progressDetail) {
     out.write('\x1b[2K\r');
     endl = '\r';
-  } else if (m.progressDetail && progressString(m.progressDetail, width) !== '') {
+  } else if (m.progressDetail && progressString(m.progressDetail, width, size) !== '') {
     // Progress bars make no sense in a log file.
     return;
   }
@@ -67,7 +75,7 @@ function displayOne(m: ProgressMessage, out: DisplayTarget, isTerminal: boolean,
   else if (m.time) line += formatRfc3339NanoFixed(BigInt(m.time) * 1_000_000_000n) + ' ';
   if (m.id) line += `${m.id}: `;
   if (m.from) line += `(from ${m.from}) `;
-  if (m.progressDetail && isTerminal) line += `${m.status ?? ''} ${progressString(m.progressDetail, width)}${endl}`;
+  if (m.progressDetail && isTerminal) line += `${m.status ?? ''} ${progressString(m.progressDetail, width, size)}${endl}`;
   else if (m.progress) line += `${m.status ?? ''} ${m.progress}${endl}`;
   else if (m.stream) line += `${m.stream}${endl}`;
   else line += `${m.status ?? ''}${endl}\n`;
@@ -89,6 +97,7 @@ export async function displayJsonMessages(source: AsyncIterable<Buffer | string>
     }
     const error = messageError(m);
     if (error !== undefined) throw new StreamError(error, m.errorDetail?.code);
+    const size = m.progressDetail ? await loadHumanSize() : String;
     let diff = 0;
     if (m.id && (m.progressDetail || m.progress)) {
       let line = lines.get(m.id);
@@ -102,7 +111,7 @@ export async function displayJsonMessages(source: AsyncIterable<Buffer | string>
     } else {
       lines.clear();
     }
-    displayOne(m, out, isTerminal, width);
+    displayOne(m, out, isTerminal, width, size);
     if (m.id && isTerminal && diff > 0) out.write(`\x1b[${diff}B`);
   }
 }
