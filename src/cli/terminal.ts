@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import type { EngineClient } from '../client/index.js';
 
 // The local terminal during `run -it` / `attach`: raw mode, the size the
@@ -9,11 +10,14 @@ export function terminalSize(stream: { isTTY?: boolean; rows?: number; columns?:
   return [stream.rows ?? 0, stream.columns ?? 0];
 }
 
-/** Puts stdin in raw mode when it is a terminal; returns the undo (safe to call twice). */
+/** Puts stdin in raw mode when it is a terminal; returns the undo (safe to call twice; restores OPOST too). */
 export function makeRaw(stdin: NodeJS.ReadStream): () => void {
   if (!stdin.isTTY || typeof stdin.setRawMode !== 'function') return () => {};
   const wasRaw = stdin.isRaw;
   stdin.setRawMode(true);
+  // libuv's raw mode keeps output post-processing (\n → \r\n), which the
+  // container's own TTY already did; docker's cfmakeraw turns it off too.
+  if (stdin === process.stdin) spawnSync('stty', ['-opost'], { stdio: ['inherit', 'ignore', 'ignore'] });
   let restored = false;
   const restore = () => {
     if (restored) return;

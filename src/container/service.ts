@@ -256,7 +256,7 @@ export class ContainerService {
 
       const dir = join(this.o.root, id);
       await mkdir(dir, { recursive: true });
-      await this.o.snapshotter.prepare(id, image.chainIds[image.chainIds.length - 1], { 'berth.container': id });
+      const prepared = this.o.snapshotter.prepare(id, image.chainIds[image.chainIds.length - 1], { 'berth.container': id });
       const record: ContainerRecord = {
         id,
         name,
@@ -276,7 +276,7 @@ export class ContainerService {
         hostsPath: join(dir, 'hosts'),
         resolvConfPath: join(dir, 'resolv.conf'),
       };
-      await this.writeEtcFiles(record);
+      await Promise.all([prepared, this.writeEtcFiles(record)]);
       // The record lands last: until then, startup sweeps the half-made directory.
       await writeJsonAtomic(join(dir, 'container.json'), record);
       this.containers.set(id, new Live(record));
@@ -292,7 +292,7 @@ export class ContainerService {
 
   private async writeEtcFiles(r: ContainerRecord): Promise<void> {
     const hostname = r.config.Hostname!;
-    await writeFile(r.hostnamePath, `${hostname}\n`);
+    const writes = [writeFile(r.hostnamePath, `${hostname}\n`)];
     const hosts = [
       '127.0.0.1\tlocalhost',
       '::1\tlocalhost ip6-localhost ip6-loopback',
@@ -305,8 +305,9 @@ export class ContainerService {
         return `${h.slice(i + 1)}\t${h.slice(0, i)}`;
       }),
     ];
-    await writeFile(r.hostsPath, hosts.join('\n') + '\n');
-    await writeFile(r.resolvConfPath, await containerResolvConf(r.hostConfig));
+    writes.push(writeFile(r.hostsPath, hosts.join('\n') + '\n'));
+    writes.push(containerResolvConf(r.hostConfig).then((text) => writeFile(r.resolvConfPath, text)));
+    await Promise.all(writes);
   }
 
   // ---- start -----------------------------------------------------------------

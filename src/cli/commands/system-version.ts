@@ -121,7 +121,7 @@ export const versionCommand: CommandImpl<{ format: string }> = {
     let template: Template | undefined;
     if (values.format) {
       try {
-        template = parseTemplate(values.format === 'json' ? '{{json .}}' : values.format);
+        template = parseTemplate(values.format === 'json' ? '{{json .}}' : values.format, { name: 'version' });
       } catch (err) {
         if (err instanceof TemplateError) throw new StatusError(`template parsing error: ${err.message}`, 64);
         throw err;
