@@ -62,7 +62,8 @@ export async function startDaemonInBackground(
   } catch {
     return false;
   }
-  const child = spawn(process.execPath, [berthd, ...(opts.args ?? [])], { detached: true, stdio: ['ignore', logFd, logFd] });
+  // Its own session and / as cwd: the daemon must outlive this terminal and not pin our directory.
+  const child = spawn(process.execPath, [berthd, ...(opts.args ?? [])], { detached: true, cwd: '/', stdio: ['ignore', logFd, logFd] });
   closeSync(logFd);
   let exited = false;
   child.once('exit', () => (exited = true));

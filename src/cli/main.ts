@@ -183,16 +183,18 @@ export async function dispatch(argv: string[]): Promise<number> {
   if (!LOG_LEVELS.includes(logLevel)) throw new StatusError(`Unable to parse logging level: ${logLevel}`, 1);
   const hosts = v.hosts as string[];
   if (hosts.length > 1) throw new StatusError('Failed to initialize: unable to resolve berth endpoint: Specify only one -H', 1);
-  const context = (v.context as string) || process.env.DOCKER_CONTEXT || process.env.BERTH_CONTEXT || '';
+  const flagContext = v.context as string;
+  if (flagContext && hosts.length) throw new StatusError('Failed to initialize: conflicting options: cannot specify both --host and --context', 1);
+  // As in docker: --context, then an explicit host (-H, BERTH_HOST, DOCKER_HOST), then DOCKER_CONTEXT.
+  const hostFromEnv = Boolean(process.env.BERTH_HOST || process.env.DOCKER_HOST);
+  const context = flagContext || (hosts.length || hostFromEnv ? '' : process.env.BERTH_CONTEXT || process.env.DOCKER_CONTEXT || '');
   if (context && context !== 'default') {
     throw new StatusError(`Failed to initialize: unable to resolve berth endpoint: context "${context}": context not found: berth knows only the "default" context`, 1);
   }
-  {
-    try {
-      parseHost(chooseHost(hosts).host);
-    } catch (err) {
-      throw new StatusError(`Failed to initialize: unable to resolve berth endpoint: ${(err as Error).message}`, 1);
-    }
+  try {
+    parseHost(chooseHost(hosts).host);
+  } catch (err) {
+    throw new StatusError(`Failed to initialize: unable to resolve berth endpoint: ${(err as Error).message}`, 1);
   }
   const globals: GlobalOptions = {
     hosts,

@@ -2,7 +2,8 @@ import { Command, Option } from 'commander';
 import { mkdir, writeFile, unlink, readFile } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { errorMessage, NotImplementedError } from '../errors/index.js';
+import { errorMessage } from '../errors/index.js';
+import { imageBackend } from './image-backend.js';
 import { ApiServer, Router, systemRoutes, containerRoutes, imageRoutes } from '../api/index.js';
 import { EventBus } from '../events/index.js';
 import { ContainerService } from '../container/index.js';
@@ -77,21 +78,7 @@ export async function runDaemon(config: DaemonConfig, log: Logger): Promise<void
         }),
       }))
       .add(containerRoutes(svc))
-      .add(imageRoutes({
-        store: images,
-        importTarball: (body, opts) => images.importTarball(body, opts).then((img) => {
-          events.emit('image', 'import', img.id, { name: img.repoTags[0] ?? img.id });
-          return img;
-        }),
-        containerCounts: () => {
-          const counts = new Map<string, number>();
-          for (const c of svc.imageIdsInUse()) counts.set(c, (counts.get(c) ?? 0) + 1);
-          return counts;
-        },
-        pull: async (ref, tag) => {
-          throw new NotImplementedError(`berth cannot pull images from registries yet: ${tag ? `${ref}:${tag}` : ref} is not in the local image store (use berth import or berth load)`);
-        },
-      }));
+      .add(imageRoutes(imageBackend(images, svc, events)));
 
     const api = new ApiServer({ router, engineVersion: ENGINE_VERSION, log });
     cleanups.push(() => api.close());

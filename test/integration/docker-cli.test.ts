@@ -202,6 +202,22 @@ describe('docker CLI against berthd', () => {
     assert.match(missing.stderr, /No such image: imported:v1/);
   });
 
+  it('docker events shows container and image events with filters', async () => {
+    const since = String(Math.floor(Date.now() / 1000) - 1);
+    await d.docker(['run', '--rm', '--name', 'evented', 'busybox', 'true']);
+    await d.docker(['tag', 'busybox', 'evented-image:1']);
+    await d.docker(['rmi', 'evented-image:1']);
+    const until = String(Math.floor(Date.now() / 1000) + 1);
+    const containers = await d.docker(['events', '--since', since, '--until', until, '--filter', 'container=evented', '--format', '{{.Type}} {{.Action}} {{.Actor.Attributes.name}}']);
+    assert.equal(containers.code, 0, containers.stderr);
+    const order = ['create', 'start', 'die', 'destroy'].map((a) => containers.stdout.split('\n').indexOf(`container ${a} evented`));
+    assert.ok(order.every((i) => i >= 0), containers.stdout);
+    assert.deepEqual([...order].sort((a, b) => a - b), order, 'in lifecycle order');
+    const images = await d.docker(['events', '--since', since, '--until', until, '--filter', 'type=image', '--format', '{{.Action}} {{.Actor.Attributes.name}}']);
+    assert.match(images.stdout, /^tag evented-image:1$/m);
+    assert.match(images.stdout, /^untag evented-image:1$/m);
+  });
+
   it('rmi refuses an image a container uses unless forced', async () => {
     const tar = await busyboxTar();
     assert.equal((await d.docker(['import', '-c', 'ENV SOLO=1', tar, 'solo:1'])).code, 0);

@@ -15,6 +15,8 @@ export interface ImageBackend {
   /** How many containers use each image ID. */
   containerCounts(): Map<string, number>;
   importTarball: ImageStore['importTarball'];
+  tag: ImageStore['tag'];
+  remove: ImageStore['remove'];
   /** Starts a pull; throws (before any progress) when it cannot begin. */
   pull(ref: string, tag: string | undefined, signal: AbortSignal): Promise<AsyncIterable<JSONMessage>>;
 }

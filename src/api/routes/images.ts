@@ -71,7 +71,7 @@ export function imageRoutes(b: ImageBackend): Route[] {
         const repo = query.get('repo');
         if (!repo) throw new InvalidParameterError('repository name must have at least one component');
         const tag = query.get('tag');
-        await b.store.tag(params.name!, tag ? `${repo}:${tag}` : repo);
+        await b.tag(params.name!, tag ? `${repo}:${tag}` : repo);
         res.writeHead(201).end();
       },
     },
@@ -79,7 +79,7 @@ export function imageRoutes(b: ImageBackend): Route[] {
       method: 'DELETE',
       path: '/images/{name:.*}',
       handler: async ({ res, params, query }) => {
-        const deleted = await b.store.remove(params.name!, { force: boolParam(query, 'force'), noPrune: boolParam(query, 'noprune') });
+        const deleted = await b.remove(params.name!, { force: boolParam(query, 'force'), noPrune: boolParam(query, 'noprune') });
         sendJson(res, 200, deleted);
       },
     },

@@ -1,0 +1,40 @@
+import type { ImageBackend } from '../api/index.js';
+import type { ImageStore } from '../image/image-store.js';
+import type { EventBus } from '../events/index.js';
+import type { ContainerService } from '../container/index.js';
+import { NotImplementedError } from '../errors/index.js';
+import { familiarString, parseNormalizedNamed, tagNameOnly } from '../image/index.js';
+
+/** The image routes' backend: the store, plus the image events dockerd emits. */
+export function imageBackend(images: ImageStore, containers: ContainerService, events: EventBus): ImageBackend {
+  return {
+    store: images,
+    async importTarball(body, opts) {
+      const img = await images.importTarball(body, opts);
+      events.emit('image', 'import', img.id, { name: img.repoTags[0] ?? img.id });
+      return img;
+    },
+    async tag(source, target) {
+      await images.tag(source, target);
+      const img = await images.resolve(target);
+      events.emit('image', 'tag', img.id, { name: familiarString(tagNameOnly(parseNormalizedNamed(target))) });
+    },
+    async remove(ref, opts) {
+      const target = await images.resolve(ref).catch(() => undefined);
+      const items = await images.remove(ref, opts);
+      for (const item of items) {
+        if (item.Untagged) events.emit('image', 'untag', target?.id ?? item.Untagged, { name: item.Untagged });
+        if (item.Deleted) events.emit('image', 'delete', item.Deleted, { name: item.Deleted });
+      }
+      return items;
+    },
+    containerCounts() {
+      const counts = new Map<string, number>();
+      for (const id of containers.imageIdsInUse()) counts.set(id, (counts.get(id) ?? 0) + 1);
+      return counts;
+    },
+    async pull(ref, tag) {
+      throw new NotImplementedError(`berth cannot pull images from registries yet: ${tag ? `${ref}:${tag}` : ref} is not in the local image store (use berth import or berth load)`);
+    },
+  };
+}
