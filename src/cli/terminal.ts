@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import type { EngineClient } from '../client/index.js';
 
 // The local terminal during `run -it` / `attach`: raw mode, the size the
@@ -17,7 +16,11 @@ export function makeRaw(stdin: NodeJS.ReadStream): () => void {
   stdin.setRawMode(true);
   // libuv's raw mode keeps output post-processing (\n → \r\n), which the
   // container's own TTY already did; docker's cfmakeraw turns it off too.
-  if (stdin === process.stdin) spawnSync('stty', ['-opost'], { stdio: ['inherit', 'ignore', 'ignore'] });
+  if (stdin === process.stdin) {
+    // Loaded here: only interactive sessions need child_process.
+    const { spawnSync } = process.getBuiltinModule('node:child_process') as typeof import('node:child_process');
+    spawnSync('stty', ['-opost'], { stdio: ['inherit', 'ignore', 'ignore'] });
+  }
   let restored = false;
   const restore = () => {
     if (restored) return;

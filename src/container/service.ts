@@ -34,6 +34,8 @@ export interface ContainerServiceOptions {
   runtimes: Map<string, OciRuntime>;
   defaultRuntime: string;
   conmonPath: string;
+  /** socat carries stdin to conmon's SOCK_SEQPACKET attach socket. */
+  socatPath: string;
   events: EventBus;
   cgroupParent: string;
   log: (level: 'debug' | 'info' | 'warn' | 'error', msg: string) => void;
@@ -660,7 +662,7 @@ export class ContainerService {
   private beginAttachment(live: Live, a: Attachment, offset: number): void {
     a.follower = new LogFollower(live.record.logPath, offset, (e) => a.onOutput(e));
     void a.follower.start();
-    if (a.stdin) void this.pipeStdin(live, a);
+    if (a.stdin) this.pipeStdin(live, a);
   }
 
   private async endAttachment(live: Live, a: Attachment): Promise<void> {
@@ -669,32 +671,26 @@ export class ContainerService {
     a.done();
   }
 
-  /** Forwards a client's stdin to conmon; data sent before the connection is up is buffered. */
-  private async pipeStdin(live: Live, a: Attachment): Promise<void> {
+  /** Forwards a client's stdin to the container through conmon's attach socket. */
+  private pipeStdin(live: Live, a: Attachment): void {
     const stdin = a.stdin!;
-    let sink: StdinSink | undefined;
-    const buffered: Buffer[] = [];
-    let ended = false;
-    const onData = (chunk: Buffer) => (sink ? sink.write(chunk) : buffered.push(chunk));
-    const onEnd = () => {
-      if (ended) return;
-      ended = true;
-      sink?.end();
-    };
-    stdin.on('data', onData);
-    stdin.once('end', onEnd);
-    stdin.once('close', onEnd);
+    let sink: StdinSink;
     try {
-      sink = await connectStdin(this.bundleDir(live.record.id));
+      sink = connectStdin(this.bundleDir(live.record.id), this.o.socatPath);
     } catch (err) {
       this.o.log('warn', `attaching stdin of ${live.record.id.slice(0, 12)}: ${errorMessage(err)}`);
-      stdin.off('data', onData);
       return;
     }
     a.stdinSink = sink;
-    if (!live.attachments.has(a)) sink.destroy(); // the run ended while connecting
-    for (const chunk of buffered) sink.write(chunk);
-    if (ended) sink.end();
+    let ended = false;
+    const onEnd = () => {
+      if (ended) return;
+      ended = true;
+      sink.end();
+    };
+    stdin.on('data', (chunk: Buffer) => sink.write(chunk));
+    stdin.once('end', onEnd);
+    stdin.once('close', onEnd);
   }
 
   async resize(ref: string, height: number, width: number): Promise<void> {

@@ -34,6 +34,8 @@ export async function runDaemon(config: DaemonConfig, log: Logger): Promise<void
     if (!runtimes.has(chosen.name)) runtimes.set(chosen.name, new OciRuntime(chosen.name, chosen.path, join(runtimeRoot, chosen.name)));
     const conmonPath = findExecutable('conmon');
     if (!conmonPath) throw new Error('conmon not found: install the conmon package');
+    const socatPath = findExecutable('socat');
+    if (!socatPath) throw new Error('socat not found: install the socat package (it carries stdin to containers)');
 
     const events = new EventBus();
     const snapshotter = await createSnapshotter(join(config.dataRoot, 'snapshots'), config.storageDriver === 'vfs' ? 'copy' : config.storageDriver ? 'overlay' : undefined);
@@ -49,6 +51,7 @@ export async function runDaemon(config: DaemonConfig, log: Logger): Promise<void
       runtimes,
       defaultRuntime: chosen.name,
       conmonPath,
+      socatPath,
       events,
       cgroupParent: config.cgroupParent,
       log,

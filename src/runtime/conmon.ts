@@ -2,7 +2,6 @@ import { spawn } from 'node:child_process';
 import { openSync, closeSync, existsSync, readFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createRequire } from 'node:module';
 import type { Readable } from 'node:stream';
 import { SystemError } from '../errors/index.js';
 import { cleanRuntimeMessage, type OciRuntime } from './oci-runtime.js';
@@ -128,20 +127,6 @@ export async function resizeTty(bundle: string, height: number, width: number): 
   }
 }
 
-// conmon's attach socket is SOCK_SEQPACKET, which node:net cannot open; the
-// node-unix-socket addon can. Loaded lazily: only stdin forwarding needs it.
-type SeqpacketSocketCtor = new () => {
-  connect(path: string, cb?: () => void): void;
-  write(buf: Buffer, offset?: number, length?: number, cb?: () => void): void;
-  end(cb?: () => void): void;
-  destroy(): void;
-  on(ev: string, cb: (...a: unknown[]) => void): void;
-};
-let seqpacketCtor: SeqpacketSocketCtor | undefined;
-
-/** conmon reads at most this much per packet from the attach socket. */
-const ATTACH_PACKET_MAX = 32768;
-
 export interface StdinSink {
   write(chunk: Buffer): void;
   /** Half-closes: conmon then closes the container's stdin (unless told to leave it open). */
@@ -150,80 +135,41 @@ export interface StdinSink {
 }
 
 /**
- * Connects to conmon's attach socket to feed the container's stdin. Output
- * does not come from here: berth reads it from the log file, so nothing is
- * lost between start and attach.
+ * Connects to conmon's attach socket to feed the container's stdin. The
+ * socket is SOCK_SEQPACKET, which node:net cannot open, so socat (made for
+ * exactly this) carries the bytes; on end of input it shuts down its write
+ * side and conmon closes the container's stdin. Output does not come from
+ * here: berth reads it from the log file, so nothing is lost between start
+ * and attach. `socatPath` comes from the daemon's lookup of the binary.
  */
-export function connectStdin(bundle: string): Promise<StdinSink> {
-  if (!seqpacketCtor) {
-    const require = createRequire(import.meta.url);
-    seqpacketCtor = (require('node-unix-socket') as { SeqpacketSocket: SeqpacketSocketCtor }).SeqpacketSocket;
-  }
-  const sock = new seqpacketCtor();
-  // sun_path is 108 bytes; reach long bundle paths through /proc/self/fd.
-  let dirFd: number | undefined;
-  let path = join(bundle, 'attach');
-  if (path.length > 100) {
-    dirFd = openSync(bundle, 'r');
-    path = `/proc/self/fd/${dirFd}/attach`;
-  }
-  const closeDir = () => {
-    if (dirFd !== undefined) closeSync(dirFd);
-    dirFd = undefined;
-  };
-  return new Promise((resolve, reject) => {
-    sock.on('error', (err) => {
-      closeDir();
-      reject(err as Error);
+export function connectStdin(bundle: string, socatPath = 'socat'): StdinSink {
+  // sun_path is 108 bytes: reach the socket through the bundle dir passed as fd 3.
+  const dirFd = openSync(bundle, 'r');
+  let child;
+  try {
+    child = spawn(socatPath, ['-u', '-b', '32768', 'STDIN', 'UNIX-CONNECT:/proc/self/fd/3/attach,type=5'], {
+      stdio: ['pipe', 'ignore', 'ignore', dirFd],
     });
-    // conmon writes container output to attach clients too; we read it from the log instead.
-    sock.on('data', () => {});
-    try {
-      sock.connect(path, () => {
-        closeDir();
-        // The addon throws when a socket is used after it closed; a client
-        // that hangs up at any moment must not take the daemon down.
-        let open = true;
-        let destroyed = false;
-        const guarded = (fn: () => void) => {
-          if (!open) return;
-          try {
-            fn();
-          } catch {
-            open = false;
-          }
-        };
-        sock.on('close', () => {
-          open = false;
-          destroyed = true;
-        });
-        resolve({
-          write(chunk: Buffer) {
-            for (let off = 0; off < chunk.length; off += ATTACH_PACKET_MAX) {
-              const part = chunk.subarray(off, Math.min(chunk.length, off + ATTACH_PACKET_MAX));
-              guarded(() => sock.write(part, 0, part.length));
-            }
-          },
-          end: () =>
-            guarded(() => {
-              sock.end();
-              open = false;
-            }),
-          destroy: () => {
-            open = false;
-            if (destroyed) return;
-            destroyed = true;
-            try {
-              sock.destroy();
-            } catch {
-              /* already gone */
-            }
-          },
-        });
-      });
-    } catch (err) {
-      closeDir();
-      reject(err as Error);
-    }
-  });
+  } finally {
+    closeSync(dirFd);
+  }
+  const stdin = child.stdin!;
+  let open = true;
+  // A container that exits (or a socat that fails) closes the pipe under us.
+  stdin.on('error', () => (open = false));
+  child.on('error', () => (open = false));
+  child.on('exit', () => (open = false));
+  return {
+    write(chunk) {
+      if (open) stdin.write(chunk);
+    },
+    end() {
+      if (open) stdin.end();
+    },
+    destroy() {
+      open = false;
+      stdin.destroy();
+      if (child.exitCode === null) child.kill('SIGTERM');
+    },
+  };
 }

@@ -111,7 +111,7 @@ for (const choice of runtimes) {
 
     it('feeds stdin through conmon\'s attach socket and closes it on half-close', async () => {
       const c = await launch(['sh', '-c', 'read line; echo "got $line"; cat; echo eof'], { stdin: true });
-      const sink = await connectStdin(c.bundle);
+      const sink = connectStdin(c.bundle);
       await runtime.start(c.id);
       sink.write(Buffer.from('hello\nrest\n'));
       sink.end();

@@ -6,6 +6,7 @@ import { StatusError, type CliContext, type CommandImpl } from '../command.js';
 import type { ParsedFlags } from '../flags.js';
 import { displayJsonMessages } from '../jsonmessage.js';
 import { CONTAINER_FLAGS, buildCreateRequest, createCommandFlags, type ContainerFlagValues } from '../options/container-options.js';
+import { goPathError } from '../support/path-error.js';
 import { familiarName, familiarString, parseNormalizedNamed, withDefaultTag, type ImageReference } from '../support/reference.js';
 import { catchSignals, monitorTtySize, terminalSize } from '../terminal.js';
 
@@ -86,7 +87,7 @@ class ContainerIdFile {
     try {
       this.fd = openSync(path, 'w');
     } catch (err) {
-      throw new Error(`failed to create the container ID file: ${(err as Error).message}`);
+      throw new Error(`failed to create the container ID file: ${goPathError('open', path, err)}`);
     }
   }
 

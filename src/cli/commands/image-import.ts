@@ -1,6 +1,7 @@
 import { open } from 'node:fs/promises';
 import { StatusError, type CommandImpl } from '../command.js';
 import { displayJsonMessages } from '../jsonmessage.js';
+import { goPathError } from '../support/path-error.js';
 import { parseNormalizedNamed } from '../support/reference.js';
 
 // `berth import`: a root filesystem tarball (a file, or `-` for stdin)
@@ -46,9 +47,7 @@ export const importCommand: CommandImpl<ImportValues> = {
         const handle = await open(source!, 'r');
         body = handle.createReadStream();
       } catch (err) {
-        const e = err as NodeJS.ErrnoException;
-        const reason = e.code === 'ENOENT' ? 'no such file or directory' : e.code === 'EACCES' ? 'permission denied' : e.code === 'EISDIR' ? 'is a directory' : e.message;
-        throw new StatusError(`open ${source}: ${reason}`, 1);
+        throw new StatusError(goPathError('open', source!, err), 1);
       }
     }
     const progress = await ctx.client().imageImport(body, {

@@ -4,6 +4,7 @@ import { isAbsolute, resolve } from 'node:path';
 import type { ContainerCreateRequest, EndpointSettings, HealthConfig, MountSpec, RestartPolicy, Ulimit } from '../../types/engine.js';
 import type { ContainerCreateHostConfig, DeviceRequest } from '../../types/engine.js';
 import type { FlagSpec } from '../flags.js';
+import { goPathError } from '../support/path-error.js';
 import { parsePortRange, parsePortSpecs, splitProtoPort, toStandardNotation } from '../support/ports.js';
 import { parseGoDuration } from '../support/time.js';
 import { memSwapBytes, parseCpus, parseUint, ramInBytes } from '../support/units.js';
@@ -563,9 +564,7 @@ export function parseKeyValueFile(path: string, lookup?: (key: string) => string
   try {
     text = readFile(path);
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    const reason = e.code === 'ENOENT' ? 'no such file or directory' : e.code === 'EACCES' ? 'permission denied' : e.code === 'EISDIR' ? 'is a directory' : e.message;
-    throw new Error(`open ${path}: ${reason}`);
+    throw new Error(goPathError('open', path, err));
   }
   if (text.startsWith('\uFEFF')) text = text.slice(1);
   const lines: string[] = [];
@@ -793,7 +792,7 @@ export function buildCreateRequest(v: ContainerFlagValues, o: BuildOptions): Con
       try {
         profile = (o.readFile ?? ((p: string) => readFileSync(p, 'utf8')))(val);
       } catch (err) {
-        throw new Error(`opening seccomp profile (${val}) failed: ${(err as Error).message}`);
+        throw new Error(`opening seccomp profile (${val}) failed: ${goPathError('open', val, err)}`);
       }
       try {
         securityOpts.push(`seccomp=${JSON.stringify(JSON.parse(profile))}`);

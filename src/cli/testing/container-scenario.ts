@@ -32,7 +32,6 @@ export function scriptContainer(engine: FakeEngine, o: ScenarioOptions = {}): Sc
   const events: string[] = [];
   let attached: Duplex | undefined;
   let attachStdin = false;
-  let removed = false;
   const waiters: Array<(code: number) => void> = [];
   let created = 0;
   let createBody: any;
@@ -77,10 +76,8 @@ export function scriptContainer(engine: FakeEngine, o: ScenarioOptions = {}): Sc
     events.push('start');
     if (o.startError) {
       sendJson(ctx.res, 400, { message: o.startError });
-      if (createBody?.HostConfig?.AutoRemove) {
-        removed = true;
-        exit(o.exitCode ?? 0);
-      }
+      // Like berthd: a failed --rm container is removed, which ends a "removed" wait.
+      if (createBody?.HostConfig?.AutoRemove) exit(o.exitCode ?? 0);
       return;
     }
     ctx.res.writeHead(204).end();
@@ -108,6 +105,5 @@ export function scriptContainer(engine: FakeEngine, o: ScenarioOptions = {}): Sc
   engine.on('POST', '/containers/([^/]+)/resize', (ctx) => {
     ctx.res.writeHead(200).end();
   });
-  void removed;
   return { events, createBody: () => createBody };
 }
