@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, closeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, realpathSync } from 'node:fs';
 import { request } from 'node:http';
 import { dirname, resolve } from 'node:path';
 
@@ -10,9 +10,15 @@ import { dirname, resolve } from 'node:path';
 export const DAEMON_LOG = '/var/log/berth/berthd.log';
 const READY_TIMEOUT_MS = 10_000;
 
-/** bin/berthd beside the script that runs this CLI (bin/berth). */
+/** bin/berthd beside the script that runs this CLI (bin/berth), also when that script is reached through a symlink. */
 export function berthdBesideCli(script = process.argv[1] ?? ''): string {
-  return resolve(dirname(script), 'berthd');
+  const beside = resolve(dirname(script), 'berthd');
+  if (existsSync(beside)) return beside;
+  try {
+    return resolve(dirname(realpathSync(script)), 'berthd');
+  } catch {
+    return beside;
+  }
 }
 
 function pingOnce(socketPath: string): Promise<boolean> {

@@ -128,7 +128,7 @@ const FORWARDED_SIGNALS: NodeJS.Signals[] = ['SIGHUP', 'SIGINT', 'SIGQUIT', 'SIG
  * to the container through the API; either way the third SIGINT/SIGTERM
  * ends the CLI, as docker's does.
  */
-export function catchSignals(opts: { forward?: (signal: NodeJS.Signals) => void; stderr: NodeJS.WriteStream; onForceExit?: () => void }): () => void {
+export function catchSignals(opts: { forward?: (signal: NodeJS.Signals) => void; stderr: NodeJS.WriteStream }): () => void {
   let terminations = 0;
   const handlers = new Map<NodeJS.Signals, () => void>();
   const signals = opts.forward ? FORWARDED_SIGNALS : (['SIGINT', 'SIGTERM'] as NodeJS.Signals[]);
@@ -138,8 +138,8 @@ export function catchSignals(opts: { forward?: (signal: NodeJS.Signals) => void;
       if (signal === 'SIGINT' || signal === 'SIGTERM') {
         terminations++;
         if (terminations >= 3) {
+          // Exit handlers put the terminal back (see makeRaw).
           opts.stderr.write('\ngot 3 SIGTERM/SIGINTs, forcefully exiting\n');
-          opts.onForceExit?.();
           process.exit(1);
         }
       }

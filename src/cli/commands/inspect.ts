@@ -1,6 +1,6 @@
 import { ApiError, type EngineClient } from '../../client/index.js';
 import { StatusError, type CliContext, type CommandImpl } from '../command.js';
-import { parseTemplate, TemplateError, type Template } from '../format/index.js';
+import type { Template } from '../format/index.js';
 import { INSPECT_FORMAT_HELP } from '../options/container-options.js';
 import { compactJson, indentJson } from '../support/json-indent.js';
 
@@ -54,12 +54,14 @@ function describe(err: unknown): string {
 
 /** docker's inspect.Inspect: collects every object, prints them together, reports failures after. */
 export async function inspectAll(ctx: CliContext, refs: string[], format: string, getRaw: RawInspector): Promise<number> {
+  // The template engine is only loaded when there is a template.
+  const engine = format !== '' && format !== 'json' ? await import('../format/index.js') : undefined;
   let template: Template | undefined;
-  if (format !== '' && format !== 'json') {
+  if (engine) {
     try {
-      template = parseTemplate(format);
+      template = engine.parseTemplate(format);
     } catch (err) {
-      if (err instanceof TemplateError) throw new StatusError(`template parsing error: ${err.message}`, 64);
+      if (err instanceof engine.TemplateError) throw new StatusError(`template parsing error: ${err.message}`, 64);
       throw err;
     }
   }
@@ -81,7 +83,7 @@ export async function inspectAll(ctx: CliContext, refs: string[], format: string
     try {
       output += template.execute(JSON.parse(raw)) + '\n';
     } catch (err) {
-      if (err instanceof TemplateError) errors.push(`template parsing error: ${err.message}`);
+      if (engine && err instanceof engine.TemplateError) errors.push(`template parsing error: ${err.message}`);
       else throw err;
     }
   }
