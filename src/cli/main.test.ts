@@ -48,7 +48,7 @@ describe('berth command line', () => {
   it('rejects unknown commands like docker', async () => {
     const r = await runBerth(['foo']);
     assert.equal(r.code, 1);
-    assert.equal(r.stderr, "berth: 'foo' is not a berth command.\nSee 'berth --help'\n");
+    assert.equal(r.stderr, "berth: unknown command: berth foo\n\nRun 'berth --help' for more information\n");
   });
 
   it('reports flag and argument errors with docker\'s exit codes', async () => {

@@ -208,7 +208,7 @@ export async function dispatch(argv: string[]): Promise<number> {
   if (name === 'help') return showHelpTopic(rest);
   if (findGroup(name)) return runGroup(name, rest, globals);
   const entry = findCommand(COMMANDS, name);
-  if (!entry) throw new StatusError(`${BIN}: '${name}' is not a ${BIN} command.\nSee '${BIN} --help'`, 1);
+  if (!entry) throw new StatusError(`${BIN}: unknown command: ${BIN} ${name}\n\nRun '${BIN} --help' for more information`, 1);
   return runEntry(entry, BIN, rest, globals);
 }
 

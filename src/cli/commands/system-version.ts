@@ -24,7 +24,7 @@ export interface ClientVersion {
 }
 
 export async function clientVersion(context = 'default'): Promise<ClientVersion> {
-  return {
+  return withApiVersionAlias({
     Version: await cliVersion(),
     ApiVersion: CLIENT_API_VERSION,
     DefaultAPIVersion: CLIENT_API_VERSION,
@@ -34,7 +34,7 @@ export async function clientVersion(context = 'default'): Promise<ClientVersion>
     Arch: GO_ARCH[arch()] ?? arch(),
     BuildTime: '',
     Context: context,
-  };
+  });
 }
 
 const ANSIC_DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
@@ -68,7 +68,17 @@ export function normalizeServerVersion(sv: SystemVersion): SystemVersion {
       },
     });
   }
-  return { ...sv, Components: components };
+  return withApiVersionAlias({ ...sv, Components: components });
+}
+
+/**
+ * docker's Go structs name the field APIVersion while its JSON says
+ * ApiVersion; templates use the former (`{{.Server.APIVersion}}`). A
+ * non-enumerable getter serves templates without changing `{{json .}}`.
+ */
+export function withApiVersionAlias<T extends { ApiVersion: string }>(v: T): T {
+  Object.defineProperty(v, 'APIVersion', { get: () => v.ApiVersion, enumerable: false });
+  return v;
 }
 
 /** docker's default version template, written out (lines with a tab are aligned by the tabwriter). */
