@@ -2,7 +2,6 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { compactJson, indentJson } from './json-indent.js';
 import { displayablePorts } from './ports.js';
-import { familiarName, familiarString, parseNormalizedNamed, withDefaultTag } from './reference.js';
 import { formatRfc3339NanoFixed, parseGoDuration, parseTimestamp } from './time.js';
 import { memSwapBytes, parseCpus, ramInBytes } from './units.js';
 
@@ -26,22 +25,6 @@ describe('displayablePorts (docker ps PORTS column)', () => {
       '0.0.0.0:9000-9001->9000-9001/tcp',
     );
     assert.equal(displayablePorts([]), '');
-  });
-});
-
-describe('image references', () => {
-  it('normalizes like distribution/reference', () => {
-    assert.deepEqual(parseNormalizedNamed('busybox'), { domain: 'docker.io', path: 'library/busybox', tag: undefined, digest: undefined });
-    assert.deepEqual(parseNormalizedNamed('localhost:5000/app:v1'), { domain: 'localhost:5000', path: 'app', tag: 'v1', digest: undefined });
-    assert.equal(familiarString(withDefaultTag(parseNormalizedNamed('busybox'))), 'busybox:latest');
-    assert.equal(familiarName(parseNormalizedNamed('docker.io/library/busybox:1.36')), 'busybox');
-    assert.equal(familiarName(parseNormalizedNamed('user/app')), 'user/app');
-  });
-
-  it('rejects what docker rejects', () => {
-    assert.throws(() => parseNormalizedNamed('Busybox'), { message: 'invalid reference format: repository name (library/Busybox) must be lowercase' });
-    assert.throws(() => parseNormalizedNamed('bad//name'), { message: 'invalid reference format' });
-    assert.throws(() => parseNormalizedNamed('a'.repeat(64).replace(/a/g, 'f')), /cannot specify 64-byte hexadecimal strings/);
   });
 });
 
