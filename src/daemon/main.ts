@@ -145,6 +145,10 @@ export async function main(argv = process.argv): Promise<void> {
   program.parse(argv);
   const opts = program.opts<FlagValues>();
   const log = createLogger(opts.debug ? 'debug' : opts.logLevel ?? 'info');
+  // One bad request or a socket error must not take every container's
+  // daemon down: state is on disk, so log loudly and keep serving.
+  process.on('uncaughtException', (err) => log('error', `uncaught exception: ${err.stack ?? err.message}`));
+  process.on('unhandledRejection', (err) => log('error', `unhandled rejection: ${err instanceof Error ? err.stack ?? err.message : String(err)}`));
   try {
     const config = await loadConfig(opts, opts.configFile !== undefined);
     await runDaemon(config, createLogger(config.logLevel));
