@@ -118,7 +118,7 @@ describe('dockerode against berthd', () => {
       const tagged = await docker.getImage('dockerode/tagged:v1').inspect();
       assert.equal(tagged.Id, busybox.Id);
       const filtered = await docker.listImages({ filters: { reference: ['dockerode/tagged'] } });
-      assert.deepEqual(filtered.map((i) => i.RepoTags), [['busybox:latest', 'dockerode/tagged:v1'].sort()].map((t) => filtered[0]!.RepoTags!.slice().sort() && t));
+      assert.equal(filtered.length, 1);
       assert.deepEqual(filtered[0]!.RepoTags!.slice().sort(), ['busybox:latest', 'dockerode/tagged:v1']);
 
       const removed = await docker.getImage('dockerode/tagged:v1').remove();
