@@ -101,6 +101,9 @@ class Live {
   starting: Promise<void> = Promise.resolve();
   /** Record writes, in order; removal waits for them. */
   saving: Promise<void> = Promise.resolve();
+  /** A restart the restart policy scheduled, and the backoff it used. */
+  restartTimer: NodeJS.Timeout | undefined;
+  restartDelayMs = 0;
   removed = false;
   constructor(public record: ContainerRecord) {}
 }
@@ -150,6 +153,7 @@ export class ContainerService {
       }
     }
     for (const live of this.containers.values()) await this.readopt(live);
+    await this.restartPerPolicy();
   }
 
   private async readopt(live: Live): Promise<void> {
@@ -174,6 +178,7 @@ export class ContainerService {
 
   close(): void {
     this.exitWatcher?.close();
+    for (const live of this.containers.values()) clearTimeout(live.restartTimer);
     for (const live of this.containers.values()) {
       for (const a of live.attachments) a.done();
     }
@@ -323,6 +328,7 @@ export class ContainerService {
     const r = live.record;
     if (live.removed) throw new NotFoundError(`No such container: ${r.id}`);
     if (r.state.status === 'running' || r.state.status === 'paused') throw new NotModifiedError('container already started');
+    this.cancelRestart(live);
     await live.teardown;
     const previousStatus = r.state.status;
     const runtime = this.o.runtimes.get(r.runtime)!;
@@ -384,7 +390,7 @@ export class ContainerService {
       const message = errorMessage(err);
       await runtime.delete(r.id, true).catch(() => {});
       await this.teardownRun(r.id);
-      r.state = { ...r.state, status: previousStatus, exitCode: startFailureExitCode(message), error: message };
+      r.state = { ...r.state, status: previousStatus === 'restarting' ? 'exited' : previousStatus, exitCode: startFailureExitCode(message), error: message };
       await this.persist(live);
       for (const a of live.attachments) a.done();
       live.attachments.clear();
@@ -431,6 +437,49 @@ export class ContainerService {
     live.teardown = this.teardownRun(r.id);
     await persisted;
     if (autoRemove) await this.remove(r.id, { force: true }).catch((err) => this.o.log('warn', `auto-remove ${r.id}: ${errorMessage(err)}`));
+    else if (restartWanted(r, exitCode)) this.scheduleRestart(live);
+  }
+
+  /**
+   * The restart policy's backoff, as dockerd does it: 100 ms doubling up to a
+   * minute, back to 100 ms once a run lasted 10 seconds.
+   */
+  private scheduleRestart(live: Live): void {
+    const r = live.record;
+    const ranMs = Date.now() - Date.parse(r.state.startedAt);
+    live.restartDelayMs = ranMs >= 10_000 || live.restartDelayMs === 0 ? 100 : Math.min(live.restartDelayMs * 2, 60_000);
+    r.state = { ...r.state, status: 'restarting' };
+    void this.persist(live);
+    live.restartTimer = setTimeout(() => {
+      live.restartTimer = undefined;
+      void this.serialize(live, async () => {
+        if (r.state.status !== 'restarting' || live.removed) return;
+        r.restartCount++;
+        await this.startLocked(live);
+      }).catch((err) => this.o.log('warn', `restarting ${r.id.slice(0, 12)}: ${errorMessage(err)}`));
+    }, live.restartDelayMs);
+  }
+
+  /** Cancels a scheduled restart; the container stays exited. */
+  private cancelRestart(live: Live): boolean {
+    if (live.record.state.status !== 'restarting') return false;
+    clearTimeout(live.restartTimer);
+    live.restartTimer = undefined;
+    live.record.state = { ...live.record.state, status: 'exited' };
+    return true;
+  }
+
+  /** At daemon start: containers whose policy says they should be up again. */
+  private async restartPerPolicy(): Promise<void> {
+    for (const live of this.containers.values()) {
+      const r = live.record;
+      const policy = r.hostConfig.RestartPolicy?.Name;
+      if (r.state.status === 'restarting') r.state = { ...r.state, status: 'exited' };
+      if (r.state.status !== 'exited') continue;
+      if (policy === 'always' || (policy === 'unless-stopped' && !r.state.stoppedByUser)) {
+        await this.start(r.id).catch((err) => this.o.log('warn', `restart policy of ${r.id.slice(0, 12)}: ${errorMessage(err)}`));
+      }
+    }
   }
 
   /** Releases what a run held: the runtime's state, the rootfs mount, the bundle. */
@@ -460,6 +509,9 @@ export class ContainerService {
   async kill(ref: string, signal = 'SIGKILL'): Promise<void> {
     const live = this.get(ref);
     const r = live.record;
+    if (r.state.status === 'restarting') {
+      throw new ConflictError(`Cannot kill container: ${ref}: Container ${r.id} is restarting, wait until the container is running`);
+    }
     if (r.state.status !== 'running' && r.state.status !== 'paused') {
       throw new ConflictError(`Cannot kill container: ${ref}: Container ${r.id} is not running`);
     }
@@ -474,6 +526,12 @@ export class ContainerService {
     const live = this.get(ref);
     return this.serialize(live, async () => {
       const r = live.record;
+      if (this.cancelRestart(live)) {
+        r.state.stoppedByUser = true;
+        await this.persist(live);
+        this.o.events.emit('container', 'stop', r.id, this.eventAttributes(r));
+        return;
+      }
       if (r.state.status !== 'running' && r.state.status !== 'paused') throw new NotModifiedError('container already stopped');
       r.state.stoppedByUser = true;
       await this.stopRunning(live, opts);
@@ -520,6 +578,12 @@ export class ContainerService {
     return this.serialize(live, async () => {
       const r = live.record;
       if (live.removed) return;
+      if (r.state.status === 'restarting') {
+        if (!opts.force) {
+          throw new ConflictError(`cannot remove container "${r.name}": container is restarting: stop the container before removing or force remove`);
+        }
+        this.cancelRestart(live);
+      }
       if (r.state.status === 'running' || r.state.status === 'paused') {
         if (!opts.force) {
           throw new ConflictError(`cannot remove container "${r.name}": container is ${r.state.status}: stop the container before removing or force remove`);
@@ -926,6 +990,21 @@ export function mergeConfig(req: ContainerCreateRequest, image: ImageRecord, id:
   config.StdinOnce = user.StdinOnce ?? false;
   config.Image = req.Image;
   return config;
+}
+
+/** Whether the restart policy brings the container back after this exit. */
+function restartWanted(r: ContainerRecord, exitCode: number): boolean {
+  if (r.state.stoppedByUser) return false;
+  const policy = r.hostConfig.RestartPolicy;
+  switch (policy?.Name) {
+    case 'always':
+    case 'unless-stopped':
+      return true;
+    case 'on-failure':
+      return exitCode !== 0 && (!policy.MaximumRetryCount || r.restartCount < policy.MaximumRetryCount);
+    default:
+      return false;
+  }
 }
 
 function validateHostConfig(h: HostConfig): void {

@@ -2,7 +2,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { TestDaemon, busyboxTar } from '../helpers/daemon.js';
+import { TestDaemon, busyboxTar, eventually } from '../helpers/daemon.js';
 
 // The real docker CLI (v28) against berthd: what a Docker user types must
 // print and exit the same.
@@ -216,6 +216,25 @@ describe('docker CLI against berthd', () => {
     const images = await d.docker(['events', '--since', since, '--until', until, '--filter', 'type=image', '--format', '{{.Action}} {{.Actor.Attributes.name}}']);
     assert.match(images.stdout, /^tag evented-image:1$/m);
     assert.match(images.stdout, /^untag evented-image:1$/m);
+  });
+
+  it('restart policies: on-failure retries up to its limit, always restarts until stopped', async () => {
+    const failing = (await d.docker(['run', '-d', '--restart', 'on-failure:2', 'busybox', 'sh', '-c', 'echo try; exit 3'])).stdout.trim();
+    await eventually(async () => {
+      const s = (await d.docker(['inspect', '-f', '{{.State.Status}} {{.RestartCount}} {{.State.ExitCode}}', failing])).stdout.trim();
+      return s === 'exited 2 3';
+    });
+    assert.equal((await d.docker(['logs', failing])).stdout, 'try\ntry\ntry\n', 'first run plus two restarts');
+
+    const always = (await d.docker(['run', '-d', '--restart', 'always', 'busybox', 'sh', '-c', 'echo up; sleep 0.2']).then((r) => r.stdout)).trim();
+    await eventually(async () => Number((await d.docker(['inspect', '-f', '{{.RestartCount}}', always])).stdout.trim()) >= 1);
+    const stop = await d.docker(['stop', '-t', '1', always]);
+    assert.equal(stop.code, 0, stop.stderr);
+    const count = (await d.docker(['inspect', '-f', '{{.RestartCount}}', always])).stdout.trim();
+    await new Promise((r) => setTimeout(r, 700));
+    const after = await d.docker(['inspect', '-f', '{{.State.Status}} {{.RestartCount}}', always]);
+    assert.equal(after.stdout.trim(), `exited ${count}`, 'a stopped container stays stopped');
+    assert.equal((await d.docker(['rm', failing, always])).code, 0);
   });
 
   it('rmi refuses an image a container uses unless forced', async () => {
