@@ -150,6 +150,9 @@ export class ApiServer {
           return Duplex.from({ readable: Readable.from([]), writable: res });
         },
       };
+      // An upgraded request's body (dockerode sends its attach options as JSON) is HTTP body, never
+      // stream input: take it off the socket before a handler hijacks it, as dockerd never hands it on.
+      if (upgradeSocket && Number(req.headers['content-length'] ?? 0) > 0) await readBody();
       await found.handler(ctx);
       if (!hijacked && !res.headersSent) res.writeHead(204).end();
       else if (!hijacked && !res.writableEnded) res.end();
@@ -202,6 +205,9 @@ function readUpgradeBody(req: IncomingMessage, socket: Socket, head: Buffer): Pr
       const rest = buf.subarray(length);
       socket.pause();
       if (rest.length) socket.unshift(rest);
+      // Back to the state Node's server hands an upgraded socket over in (neither flowing nor
+      // paused), so whoever reads next starts the flow with a 'data' listener, as without a body.
+      (socket as unknown as { readableFlowing: boolean | null }).readableFlowing = null;
       resolve(buf.subarray(0, length));
     };
     const onData = (chunk: Buffer) => {

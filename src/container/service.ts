@@ -109,6 +109,8 @@ class Live {
 }
 
 const STOP_DEFAULT_SECONDS = 10;
+/** How long a SIGKILL kill waits for the exit before answering, as dockerd does. */
+const KILL_WAIT_MS = 10_000;
 
 export class ContainerService {
   private readonly containers = new Map<string, Live>();
@@ -328,7 +330,10 @@ export class ContainerService {
     const r = live.record;
     if (live.removed) throw new NotFoundError(`No such container: ${r.id}`);
     if (r.state.status === 'running' || r.state.status === 'paused') throw new NotModifiedError('container already started');
-    this.cancelRestart(live);
+    // A start (the user's or the policy's) replaces a pending restart; the
+    // status stays 'restarting' until the new run is up.
+    clearTimeout(live.restartTimer);
+    live.restartTimer = undefined;
     await live.teardown;
     const previousStatus = r.state.status;
     const runtime = this.o.runtimes.get(r.runtime)!;
@@ -516,10 +521,18 @@ export class ContainerService {
       throw new ConflictError(`Cannot kill container: ${ref}: Container ${r.id} is not running`);
     }
     const sig = normalizeSignal(signal);
+    // As Docker's ContainerKill: SIGKILL (the default) answers once the container is down, so an
+    // inspect right after a kill sees it exited; any other signal is only delivered.
+    const exited = sig === 'SIGKILL' ? this.waitForExit(live) : undefined;
     await this.o.runtimes.get(r.runtime)!.kill(r.id, sig).catch((err) => {
       if (r.state.status === 'running') throw err;
     });
     this.o.events.emit('container', 'kill', r.id, { ...this.eventAttributes(r), signal: String(signalNumber(sig)) });
+    if (exited) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([exited, new Promise<void>((resolve) => (timer = setTimeout(resolve, KILL_WAIT_MS)))]);
+      clearTimeout(timer);
+    }
   }
 
   stop(ref: string, opts: { timeout?: number; signal?: string } = {}): Promise<void> {
