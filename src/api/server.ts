@@ -203,11 +203,9 @@ function readUpgradeBody(req: IncomingMessage, socket: Socket, head: Buffer): Pr
       socket.off('data', onData);
       socket.off('error', reject);
       const rest = buf.subarray(length);
+      // Paused: whoever reads the stream next (stdin forwarding) resumes it.
       socket.pause();
       if (rest.length) socket.unshift(rest);
-      // Back to the state Node's server hands an upgraded socket over in (neither flowing nor
-      // paused), so whoever reads next starts the flow with a 'data' listener, as without a body.
-      (socket as unknown as { readableFlowing: boolean | null }).readableFlowing = null;
       resolve(buf.subarray(0, length));
     };
     const onData = (chunk: Buffer) => {

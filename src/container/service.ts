@@ -768,6 +768,8 @@ export class ContainerService {
     stdin.on('data', (chunk: Buffer) => sink.write(chunk));
     stdin.once('end', onEnd);
     stdin.once('close', onEnd);
+    // The API may hand over a paused stream (after reading a request body off it).
+    stdin.resume();
   }
 
   async resize(ref: string, height: number, width: number): Promise<void> {
