@@ -19,6 +19,7 @@ import { humanDuration } from '../util/human-duration.js';
 import { type ContainerRecord, type StoredState, ZERO_TIME } from './record.js';
 import { buildSpec, mergeEnv } from './spec.js';
 import { resolveUser } from './user.js';
+import { mountPoints, ociMounts, parseUserMounts, prepareSources } from './mounts.js';
 import { generateName, VALID_NAME } from './names.js';
 import { LogFollower, logSize, readLog, type LogEntry, type StdStream } from './logs.js';
 
@@ -232,6 +233,12 @@ export class ContainerService {
     if (!req.Image) throw new InvalidParameterError('config cannot be empty in order to create a container');
     const hostConfig: HostConfig = req.HostConfig ?? {};
     validateHostConfig(hostConfig);
+    // --mount binds must exist already (checked now, as dockerd does); -v creates its source at start.
+    await prepareSources(parseUserMounts(hostConfig).filter((m) => !m.createSource));
+    const warnings: string[] = [];
+    if (Object.keys(hostConfig.PortBindings ?? {}).length || hostConfig.PublishAllPorts) {
+      warnings.push('Published ports are not applied yet by this berth: the container has only a loopback interface.');
+    }
     const runtimeName = hostConfig.Runtime || this.o.defaultRuntime;
     if (!this.o.runtimes.has(runtimeName)) throw new InvalidParameterError(`unknown or invalid runtime name: ${runtimeName}`);
 
@@ -290,7 +297,7 @@ export class ContainerService {
       await writeJsonAtomic(join(dir, 'container.json'), record);
       this.containers.set(id, new Live(record));
       this.o.events.emit('container', 'create', id, this.eventAttributes(record));
-      return { id, warnings: [] };
+      return { id, warnings };
     } catch (err) {
       this.names.delete(name);
       await this.o.snapshotter.remove(id).catch(() => {});
@@ -342,6 +349,8 @@ export class ContainerService {
     await mkdir(rootfs, { recursive: true });
     try {
       await mountAll(await this.o.snapshotter.mounts(r.id), rootfs);
+      const userMounts = parseUserMounts(r.hostConfig);
+      await prepareSources(userMounts);
       const user = await resolveUser(rootfs, r.config.User, r.hostConfig.GroupAdd ?? []);
       await ensureWorkdir(rootfs, r.config.WorkingDir, user.uid, user.gid);
       const spec = buildSpec({
@@ -354,6 +363,7 @@ export class ContainerService {
         rootfs,
         etcFiles: { hosts: r.hostsPath, hostname: r.hostnamePath, resolvConf: r.resolvConfPath },
         cgroupParent: r.hostConfig.CgroupParent || this.o.cgroupParent,
+        userMounts: ociMounts(userMounts),
       });
       await writeFile(join(bundle, 'config.json'), JSON.stringify(spec));
       await unlink(join(this.exitDir, r.id)).catch(() => {});
@@ -819,7 +829,7 @@ export class ContainerService {
       ExecIDs: null,
       HostConfig: r.hostConfig,
       GraphDriver: { Name: this.o.snapshotter.name, Data: null },
-      Mounts: [],
+      Mounts: mountPoints(parseUserMounts(r.hostConfig)),
       Config: r.config,
       NetworkSettings: {
         Bridge: '', SandboxID: '', SandboxKey: '', Ports: {}, EndpointID: '', Gateway: '', GlobalIPv6Address: '',
@@ -867,7 +877,7 @@ export class ContainerService {
         Status: statusText(r.state),
         HostConfig: { NetworkMode: r.hostConfig.NetworkMode ?? 'none' },
         NetworkSettings: { Networks: {} },
-        Mounts: [],
+        Mounts: mountPoints(parseUserMounts(r.hostConfig)),
       };
       if (!image && summary.Image === r.image) summary.Image = r.image;
       if (opts.size) {

@@ -65,6 +65,8 @@ export interface SpecInput {
   /** Host files bind-mounted over the container's /etc/{hosts,hostname,resolv.conf}. */
   etcFiles: { hosts: string; hostname: string; resolvConf: string };
   cgroupParent: string;
+  /** The user's binds and tmpfs mounts, after the defaults (so they may cover them). */
+  userMounts?: OciMount[];
 }
 
 /** The daemon's own hard limits; a spec asking for more makes runc fail with EPERM. */
@@ -128,6 +130,7 @@ export function buildSpec(i: SpecInput): OciSpec {
     etc('/etc/resolv.conf', i.etcFiles.resolvConf),
     etc('/etc/hostname', i.etcFiles.hostname),
     etc('/etc/hosts', i.etcFiles.hosts),
+    ...(i.userMounts ?? []),
   ];
   const privileged = i.hostConfig.Privileged === true;
   const [height, width] = i.hostConfig.ConsoleSize ?? [0, 0];

@@ -1,6 +1,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { writeFile, mkdir, readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestDaemon, busyboxTar, eventually } from '../helpers/daemon.js';
 
@@ -235,6 +236,30 @@ describe('docker CLI against berthd', () => {
     const after = await d.docker(['inspect', '-f', '{{.State.Status}} {{.RestartCount}}', always]);
     assert.equal(after.stdout.trim(), `exited ${count}`, 'a stopped container stays stopped');
     assert.equal((await d.docker(['rm', failing, always])).code, 0);
+  });
+
+  it('bind mounts (-v, --mount), --tmpfs, read-only binds and their errors', async () => {
+    const host = join(d.dir, 'bind-src');
+    await mkdir(host);
+    await writeFile(join(host, 'in.txt'), 'from host\n');
+    const rw = await d.docker(['run', '--rm', '-v', `${host}:/data`, 'busybox', 'sh', '-c', 'cat /data/in.txt; echo from container > /data/out.txt']);
+    assert.equal(rw.stdout, 'from host\n', rw.stderr);
+    assert.equal(await readFile(join(host, 'out.txt'), 'utf8'), 'from container\n');
+    const ro = await d.docker(['run', '--rm', '--mount', `type=bind,source=${host},target=/data,readonly`, 'busybox', 'sh', '-c', 'echo x > /data/no.txt']);
+    assert.equal(ro.code, 1);
+    assert.match(ro.stderr, /Read-only file system/);
+    const created = join(d.dir, 'made-by-v');
+    assert.equal((await d.docker(['run', '--rm', '-v', `${created}:/m`, 'busybox', 'true'])).code, 0);
+    assert.ok(existsSync(created), '-v creates a missing host directory');
+    const tmpfs = await d.docker(['run', '--rm', '--tmpfs', '/scratch:size=1m', 'busybox', 'sh', '-c', 'grep " /scratch " /proc/mounts']);
+    assert.match(tmpfs.stdout, /^tmpfs \/scratch tmpfs rw,nosuid,nodev,noexec,relatime,size=1024k/);
+    const missing = await d.docker(['run', '--rm', '--mount', `type=bind,source=${join(d.dir, 'absent')},target=/x`, 'busybox', 'true']);
+    assert.equal(missing.code, 125);
+    assert.match(missing.stderr, /bind source path does not exist/);
+    const inspect = await d.docker(['create', '-v', `${host}:/data:ro`, 'busybox']);
+    const mounts = JSON.parse((await d.docker(['inspect', '-f', '{{json .Mounts}}', inspect.stdout.trim()])).stdout);
+    assert.deepEqual(mounts, [{ Type: 'bind', Source: host, Destination: '/data', Mode: 'ro', RW: false, Propagation: 'rprivate' }]);
+    await d.docker(['rm', inspect.stdout.trim()]);
   });
 
   it('rmi refuses an image a container uses unless forced', async () => {
