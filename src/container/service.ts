@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rm, rename, readdir, readFile, writeFile, unlink } from 'node:fs/promises';
 import { existsSync, watch, type FSWatcher } from 'node:fs';
 import { join, posix } from 'node:path';
+import { hostname } from 'node:os';
 import type { Readable } from 'node:stream';
 import {
   ConflictError, InvalidParameterError, NotFoundError, NotModifiedError, SystemError, errorMessage,
@@ -235,6 +236,7 @@ export class ContainerService {
     validateHostConfig(hostConfig);
     // --mount binds must exist already (checked now, as dockerd does); -v creates its source at start.
     await prepareSources(parseUserMounts(hostConfig).filter((m) => !m.createSource));
+    checkNetworkMode(hostConfig.NetworkMode);
     const warnings: string[] = [];
     if (Object.keys(hostConfig.PortBindings ?? {}).length || hostConfig.PublishAllPorts) {
       warnings.push('Published ports are not applied yet by this berth: the container has only a loopback interface.');
@@ -307,6 +309,15 @@ export class ContainerService {
   }
 
   private async writeEtcFiles(r: ContainerRecord): Promise<void> {
+    if (r.hostConfig.NetworkMode === 'host') {
+      // Like Docker: the host's hosts and resolv.conf as they are (its loopback resolvers work here).
+      await Promise.all([
+        writeFile(r.hostnamePath, `${r.config.Hostname}\n`),
+        readFile('/etc/hosts', 'utf8').catch(() => '127.0.0.1\tlocalhost\n').then((t) => writeFile(r.hostsPath, t)),
+        readFile('/etc/resolv.conf', 'utf8').catch(() => '').then((t) => writeFile(r.resolvConfPath, t)),
+      ]);
+      return;
+    }
     const hostname = r.config.Hostname!;
     const writes = [writeFile(r.hostnamePath, `${hostname}\n`)];
     const hosts = [
@@ -1005,7 +1016,7 @@ export function mergeConfig(req: ContainerCreateRequest, image: ImageRecord, id:
   if (!config.StopSignal && img.StopSignal) config.StopSignal = img.StopSignal;
   if (!config.Healthcheck && img.Healthcheck) config.Healthcheck = img.Healthcheck;
   if (!config.OnBuild) config.OnBuild = null;
-  config.Hostname = user.Hostname || id.slice(0, 12);
+  config.Hostname = user.Hostname || (req.HostConfig?.NetworkMode === 'host' ? hostname() : id.slice(0, 12));
   config.Domainname = user.Domainname ?? '';
   config.AttachStdin = user.AttachStdin ?? false;
   config.AttachStdout = user.AttachStdout ?? false;
@@ -1015,6 +1026,18 @@ export function mergeConfig(req: ContainerCreateRequest, image: ImageRecord, id:
   config.StdinOnce = user.StdinOnce ?? false;
   config.Image = req.Image;
   return config;
+}
+
+/**
+ * The network modes this berth has: its own namespace with loopback (the
+ * default, "bridge" and "none" until bridges exist) or the host's. Anything
+ * else is refused the way dockerd refuses an unknown network.
+ */
+function checkNetworkMode(mode: string | undefined): void {
+  if (!mode || ['default', 'bridge', 'none', 'host'].includes(mode)) return;
+  if (mode.startsWith('container:')) throw new InvalidParameterError(`network mode ${mode} is not supported by this berth yet`);
+  // 400, not dockerd's 404: the docker CLI reads a 404 from create as a missing image and tries a pull.
+  throw new InvalidParameterError(`network ${mode} not found`);
 }
 
 /** Whether the restart policy brings the container back after this exit. */

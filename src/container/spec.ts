@@ -152,7 +152,8 @@ export function buildSpec(i: SpecInput): OciSpec {
     hostname: i.config.Hostname ?? '',
     mounts,
     linux: {
-      namespaces: [{ type: 'pid' }, { type: 'network' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }],
+      // --network host shares the host's network namespace; otherwise the container gets its own.
+      namespaces: [{ type: 'pid' }, ...(i.hostConfig.NetworkMode === 'host' ? [] : [{ type: 'network' }]), { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }],
       maskedPaths: privileged ? [] : (i.hostConfig.MaskedPaths ?? MASKED_PATHS),
       readonlyPaths: privileged ? [] : (i.hostConfig.ReadonlyPaths ?? READONLY_PATHS),
       cgroupsPath: `${i.cgroupParent}/${i.id}`,

@@ -1,5 +1,6 @@
 import { cpus, hostname, release, totalmem, arch } from 'node:os';
 import { readFile } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
 import { execFile } from 'node:child_process';
 import { API_VERSION, MIN_API_VERSION } from '../api/index.js';
 import type { SystemVersion } from '../types/engine.js';
@@ -66,6 +67,14 @@ export function systemVersion(v: VersionInputs): SystemVersion {
   };
 }
 
+function openFileCount(): number {
+  try {
+    return readdirSync('/proc/self/fd').length;
+  } catch {
+    return 0;
+  }
+}
+
 export interface InfoInputs {
   id: string;
   containers: { total: number; running: number; paused: number; stopped: number };
@@ -90,7 +99,7 @@ export function systemInfo(i: InfoInputs): Record<string, unknown> {
     Images: i.images,
     Driver: i.driver,
     DriverStatus: [],
-    Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'none'], Authorization: null, Log: ['k8s-file'] },
+    Plugins: { Volume: [], Network: ['host', 'null'], Authorization: null, Log: ['k8s-file'] },
     MemoryLimit: true,
     SwapLimit: false,
     CpuCfsPeriod: true,
@@ -102,7 +111,7 @@ export function systemInfo(i: InfoInputs): Record<string, unknown> {
     BridgeNfIptables: false,
     BridgeNfIp6tables: false,
     Debug: i.debug,
-    NFd: 0,
+    NFd: openFileCount(),
     OomKillDisable: false,
     NGoroutines: 0,
     SystemTime: new Date().toISOString(),

@@ -1,7 +1,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile, mkdir, readFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestDaemon, busyboxTar, eventually } from '../helpers/daemon.js';
 
@@ -91,6 +91,18 @@ describe('docker CLI against berthd', () => {
     assert.match(r.stdout, /^lo$/m, 'the network namespace holds lo');
     assert.doesNotMatch(r.stdout, /^eth0$/m);
     assert.match(r.stdout, /^pid1=1$/m, 'own pid namespace');
+  });
+
+  it('--network host shares the host\'s network; none has loopback only; unknown networks are refused', async () => {
+    const host = await d.docker(['run', '--rm', '--network', 'host', 'busybox', 'sh', '-c', 'hostname; ls /sys/class/net']);
+    assert.equal(host.code, 0, host.stderr);
+    const [hostName, ...links] = host.stdout.trim().split('\n');
+    assert.equal(hostName, (await import('node:os')).hostname());
+    assert.deepEqual(links.sort(), readdirSync('/sys/class/net').sort());
+    assert.equal((await d.docker(['run', '--rm', '--network', 'none', 'busybox', 'ls', '/sys/class/net'])).stdout, 'lo\n');
+    const unknown = await d.docker(['run', '--rm', '--network', 'no-such-net', 'busybox', 'true']);
+    assert.equal(unknown.code, 125);
+    assert.match(unknown.stderr, /network no-such-net not found/);
   });
 
   it('runs detached; ps, logs, inspect, stop, start, restart, rename, rm', async () => {
