@@ -38,6 +38,8 @@ export interface ContainerServiceOptions {
   conmonPath: string;
   /** socat carries stdin to conmon's SOCK_SEQPACKET attach socket. */
   socatPath: string;
+  /** A static init (tini-static) for --init, when installed. */
+  initPath?: string;
   events: EventBus;
   cgroupParent: string;
   log: (level: 'debug' | 'info' | 'warn' | 'error', msg: string) => void;
@@ -111,6 +113,8 @@ class Live {
 }
 
 const STOP_DEFAULT_SECONDS = 10;
+/** Where Docker puts the init binary inside the container. */
+const INIT_PATH_IN_CONTAINER = '/sbin/docker-init';
 /** How long a SIGKILL kill waits for the exit before answering, as dockerd does. */
 const KILL_WAIT_MS = 10_000;
 
@@ -369,12 +373,16 @@ export class ContainerService {
         config: r.config,
         hostConfig: r.hostConfig,
         user,
-        args: [r.path, ...r.args],
+        // --init: Docker runs tini as PID 1 so signals reach the command and zombies are reaped.
+        args: r.hostConfig.Init ? [INIT_PATH_IN_CONTAINER, '--', r.path, ...r.args] : [r.path, ...r.args],
         env: mergeEnv(undefined, r.config.Env, r.config.Hostname ?? '', r.config.Tty === true, user.home),
         rootfs,
         etcFiles: { hosts: r.hostsPath, hostname: r.hostnamePath, resolvConf: r.resolvConfPath },
         cgroupParent: r.hostConfig.CgroupParent || this.o.cgroupParent,
-        userMounts: ociMounts(userMounts),
+        userMounts: [
+          ...ociMounts(userMounts),
+          ...(r.hostConfig.Init ? [{ destination: INIT_PATH_IN_CONTAINER, type: 'bind', source: this.initBinary(), options: ['rbind', 'ro', 'rprivate'] }] : []),
+        ],
       });
       await writeFile(join(bundle, 'config.json'), JSON.stringify(spec));
       await unlink(join(this.exitDir, r.id)).catch(() => {});
@@ -949,6 +957,12 @@ export class ContainerService {
   }
 
   // ---- helpers ---------------------------------------------------------------
+
+  /** The static tini that --init puts at /sbin/docker-init. */
+  private initBinary(): string {
+    if (!this.o.initPath) throw new InvalidParameterError('--init needs tini: install the tini package (its static binary is mounted as the container\'s init)');
+    return this.o.initPath;
+  }
 
   private bundleDir(id: string): string {
     return join(this.o.execRoot, 'bundles', id);

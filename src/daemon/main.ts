@@ -34,6 +34,7 @@ export async function runDaemon(config: DaemonConfig, log: Logger): Promise<void
     if (!runtimes.has(chosen.name)) runtimes.set(chosen.name, new OciRuntime(chosen.name, chosen.path, join(runtimeRoot, chosen.name)));
     const conmonPath = findExecutable('conmon');
     if (!conmonPath) throw new Error('conmon not found: install the conmon package');
+    const initPath = findExecutable('tini-static') ?? findExecutable('docker-init');
     const socatPath = findExecutable('socat');
     if (!socatPath) throw new Error('socat not found: install the socat package (it carries stdin to containers)');
 
@@ -52,6 +53,7 @@ export async function runDaemon(config: DaemonConfig, log: Logger): Promise<void
       defaultRuntime: chosen.name,
       conmonPath,
       socatPath,
+      initPath,
       events,
       cgroupParent: config.cgroupParent,
       log,
@@ -78,6 +80,7 @@ export async function runDaemon(config: DaemonConfig, log: Logger): Promise<void
           operatingSystem,
           debug: config.logLevel === 'debug',
           eventsListeners: 0,
+          initBinary: initPath,
         }),
       }))
       .add(containerRoutes(svc))

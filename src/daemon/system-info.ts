@@ -87,6 +87,7 @@ export interface InfoInputs {
   operatingSystem: string;
   debug: boolean;
   eventsListeners: number;
+  initBinary?: string;
 }
 
 export function systemInfo(i: InfoInputs): Record<string, unknown> {
@@ -142,7 +143,7 @@ export function systemInfo(i: InfoInputs): Record<string, unknown> {
     Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
     LiveRestoreEnabled: true,
     Isolation: '',
-    InitBinary: '',
+    InitBinary: i.initBinary ?? '',
     ContainerdCommit: { ID: '', Expected: '' },
     RuncCommit: { ID: '', Expected: '' },
     InitCommit: { ID: '', Expected: '' },

@@ -105,6 +105,16 @@ describe('docker CLI against berthd', () => {
     assert.match(unknown.stderr, /network no-such-net not found/);
   });
 
+  it('--init runs tini as PID 1, so a stop reaches a command that ignores SIGTERM as PID 1', async () => {
+    const ps = await d.docker(['run', '--rm', '--init', 'busybox', 'sh', '-c', 'cat /proc/1/cmdline | tr "\\0" " "']);
+    assert.equal(ps.code, 0, ps.stderr);
+    assert.equal(ps.stdout.trim(), '/sbin/docker-init -- sh -c cat /proc/1/cmdline | tr "\\0" " "');
+    const id = (await d.docker(['run', '-d', '--init', 'busybox', 'sleep', '60'])).stdout.trim();
+    assert.equal((await d.docker(['stop', '-t', '30', id])).code, 0);
+    assert.equal((await d.docker(['inspect', '-f', '{{.State.ExitCode}}', id])).stdout.trim(), '143', 'SIGTERM, not the SIGKILL after the timeout');
+    await d.docker(['rm', id]);
+  });
+
   it('runs detached; ps, logs, inspect, stop, start, restart, rename, rm', async () => {
     const run = await d.docker(['run', '-d', '--name', 'web', '-l', 'tier=front', 'busybox', 'sh', '-c', 'echo started; trap "echo bye; exit 0" TERM; while true; do sleep 0.1; done']);
     assert.equal(run.code, 0, run.stderr);
