@@ -7,26 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { pack as tarPack, extract as tarExtract, type Header } from 'tar-stream';
+import { extract as tarExtract, type Header } from 'tar-stream';
 import { InvalidParameterError } from '../errors/index.js';
 import { applyLayer, createTarFromDir, detectCompression } from './index.js';
 
-type Entry = Partial<Header> & { name: string; content?: string };
-
-async function makeTar(entries: Entry[]): Promise<Buffer> {
-  const p = tarPack();
-  // Read while writing: a big entry waits for the pack to be drained.
-  const collected = (async () => {
-    const chunks: Buffer[] = [];
-    for await (const c of p) chunks.push(c as Buffer);
-    return Buffer.concat(chunks);
-  })();
-  for (const { content, ...h } of entries) {
-    await new Promise<void>((resolve, reject) => p.entry(h, content ?? '', (err) => (err ? reject(err) : resolve())));
-  }
-  p.finalize();
-  return collected;
-}
+import { makeTar } from './testing/make-tar.js';
 
 async function listTar(stream: Readable): Promise<Array<Header & { content: string }>> {
   const ex = tarExtract();

@@ -48,10 +48,10 @@ describe('mergeConfig: Docker\'s entrypoint/cmd rules', () => {
 
 describe('mergeEnv', () => {
   it('puts PATH and HOSTNAME first, lets the image override PATH and adds HOME', () => {
-    assert.deepEqual(mergeEnv(undefined, ['PATH=/x', 'A=1'], 'h', false, '/root'), ['PATH=/x', 'HOSTNAME=h', 'A=1', 'HOME=/root']);
+    assert.deepEqual(mergeEnv(['PATH=/x', 'A=1'], 'h', false, '/root'), ['PATH=/x', 'HOSTNAME=h', 'A=1', 'HOME=/root']);
   });
   it('adds TERM for a tty and keeps a HOME that is set', () => {
-    assert.deepEqual(mergeEnv(undefined, ['HOME=/h'], 'h', true, '/root'), [
+    assert.deepEqual(mergeEnv(['HOME=/h'], 'h', true, '/root'), [
       'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'HOSTNAME=h', 'TERM=xterm', 'HOME=/h',
     ]);
   });

@@ -218,10 +218,6 @@ export class ContainerService {
     return [...this.containers.values()].map((l) => l.record.image);
   }
 
-  runningContainersOfImage(imageId: string): string[] {
-    return [...this.containers.values()].filter((l) => l.record.image === imageId && l.record.state.status === 'running').map((l) => l.record.name.slice(1));
-  }
-
   counts(): { total: number; running: number; paused: number; stopped: number } {
     let running = 0;
     let paused = 0;
@@ -375,7 +371,7 @@ export class ContainerService {
         user,
         // --init: Docker runs tini as PID 1 so signals reach the command and zombies are reaped.
         args: r.hostConfig.Init ? [INIT_PATH_IN_CONTAINER, '--', r.path, ...r.args] : [r.path, ...r.args],
-        env: mergeEnv(undefined, r.config.Env, r.config.Hostname ?? '', r.config.Tty === true, user.home),
+        env: mergeEnv(r.config.Env, r.config.Hostname ?? '', r.config.Tty === true, user.home),
         rootfs,
         etcFiles: { hosts: r.hostsPath, hostname: r.hostnamePath, resolvConf: r.resolvConfPath },
         cgroupParent: r.hostConfig.CgroupParent || this.o.cgroupParent,

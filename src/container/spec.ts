@@ -167,11 +167,12 @@ export function buildSpec(i: SpecInput): OciSpec {
 }
 
 /**
- * The container's environment as Docker builds it: PATH (when the image sets
- * none), HOSTNAME, TERM for a tty, the image's Env, then the user's `-e`, each
- * key once with the later value winning; HOME from passwd when unset.
+ * The process environment as Docker builds it: PATH (when the config sets
+ * none), HOSTNAME, TERM for a tty, then the container's Env (the image's
+ * merged with `-e` at create), each key once with the later value winning;
+ * HOME from passwd when unset.
  */
-export function mergeEnv(imageEnv: string[] | null | undefined, userEnv: string[] | null | undefined, hostname: string, tty: boolean, home: string): string[] {
+export function mergeEnv(configEnv: string[] | null | undefined, hostname: string, tty: boolean, home: string): string[] {
   const order: string[] = [];
   const values = new Map<string, string>();
   const set = (entry: string) => {
@@ -183,8 +184,7 @@ export function mergeEnv(imageEnv: string[] | null | undefined, userEnv: string[
   set(`PATH=${DEFAULT_PATH}`);
   set(`HOSTNAME=${hostname}`);
   if (tty) set('TERM=xterm');
-  for (const e of imageEnv ?? []) set(e);
-  for (const e of userEnv ?? []) {
+  for (const e of configEnv ?? []) {
     // `-e NAME` without a value and not set on the client side means "unset".
     if (!e.includes('=')) continue;
     set(e);

@@ -6,27 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { pack as tarPack, type Header } from 'tar-stream';
 import { ConflictError, InvalidParameterError, NotFoundError } from '../errors/index.js';
 import { CopySnapshotter, OverlaySnapshotter, type Snapshotter } from '../snapshot/index.js';
 import { mountAll, unmountIfMounted } from '../util/mount.js';
 import { LocalImageStore } from './index.js';
 
-type Entry = Partial<Header> & { name: string; content?: string };
-
-async function makeTar(entries: Entry[]): Promise<Buffer> {
-  const p = tarPack();
-  const collected = (async () => {
-    const chunks: Buffer[] = [];
-    for await (const c of p) chunks.push(c as Buffer);
-    return Buffer.concat(chunks);
-  })();
-  for (const { content, ...h } of entries) {
-    await new Promise<void>((resolve, reject) => p.entry(h, content ?? '', (err) => (err ? reject(err) : resolve())));
-  }
-  p.finalize();
-  return collected;
-}
+import { makeTar } from '../archive/testing/make-tar.js';
 
 const sha = (b: Uint8Array | string) => 'sha256:' + createHash('sha256').update(b).digest('hex');
 const body = (b: Buffer) => Readable.from([b]);

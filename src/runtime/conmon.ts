@@ -118,7 +118,7 @@ export function liveConmonPid(bundle: string): number | undefined {
 export async function resizeTty(bundle: string, height: number, width: number): Promise<void> {
   const ctl = join(bundle, 'ctl');
   if (!existsSync(ctl)) return;
-  // O_NONBLOCK so a gone conmon (no reader) fails fast instead of hanging.
+  // Opened read-write: on Linux that never blocks on a FIFO, even when conmon is gone.
   const fh = await open(ctl, 'w+');
   try {
     await fh.write(`1 ${height} ${width}\n`);

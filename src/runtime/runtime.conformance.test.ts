@@ -70,7 +70,7 @@ for (const choice of runtimes) {
       await mkdir(bundle);
       const spec = buildSpec({
         id, config: { Hostname: 'conf' }, hostConfig: {}, user: { uid: 0, gid: 0, additionalGids: [], home: '/root' }, args,
-        env: mergeEnv(undefined, [], 'conf', false, '/root'), rootfs,
+        env: mergeEnv([], 'conf', false, '/root'), rootfs,
         etcFiles: { hosts: join(dir, 'hosts'), hostname: join(dir, 'hostname'), resolvConf: join(dir, 'resolv.conf') },
         cgroupParent: '/berth-test',
       });

@@ -174,7 +174,7 @@ async function startAttached(ctx: CliContext, values: StartValues, name: string)
     } catch (err) {
       session.cancel();
       await session.done.catch(() => {});
-      if (c.HostConfig.AutoRemove) await awaitRemoval(client, id, wait);
+      if (c.HostConfig.AutoRemove) await awaitRemoval(wait);
       else wait.cancel();
       throw err;
     }

@@ -167,23 +167,9 @@ async function runCreate(ctx: CliContext, values: CreateFlagValues, args: string
   return 0;
 }
 
-const REMOVAL_GRACE_MS = 3000;
-
-/**
- * After a failed start of an --rm container the daemon removes it (docker
- * waits for that). Should the daemon not do so in time, remove it here, so
- * the CLI neither hangs nor leaves the container behind.
- */
-export async function awaitRemoval(client: EngineClient, id: string, wait: ContainerWaitHandle, graceMs = REMOVAL_GRACE_MS): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const removed = await Promise.race([
-    wait.result.then(() => true, () => true),
-    new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), graceMs))),
-  ]);
-  clearTimeout(timer);
-  if (removed) return;
-  wait.cancel();
-  await client.containerRemove(id, { force: true }).catch(() => {});
+/** After a failed start of an --rm container the daemon removes it; like docker, wait for that. */
+export async function awaitRemoval(wait: ContainerWaitHandle): Promise<void> {
+  await wait.result.catch(() => {});
 }
 
 function waitStatus(ctx: CliContext, wait: ContainerWaitHandle): Promise<number> {
@@ -245,7 +231,7 @@ async function runCreated(ctx: CliContext, client: EngineClient, id: string, req
       await client.containerStart(id);
     } catch (err) {
       const handle = await removal;
-      if (handle) await awaitRemoval(client, id, handle);
+      if (handle) await awaitRemoval(handle);
       throw toStatusError(err);
     }
     (await removal)?.cancel();
@@ -290,7 +276,7 @@ async function runCreated(ctx: CliContext, client: EngineClient, id: string, req
   } catch (err) {
     session.cancel();
     await session.done.catch(() => {});
-    if (values.rm) await awaitRemoval(client, id, wait);
+    if (values.rm) await awaitRemoval(wait);
     else wait.cancel();
     throw toStatusError(err);
   }
