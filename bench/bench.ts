@@ -1,16 +1,19 @@
-// npm run bench: `run --rm busybox true` end to end, through berth and
-// through the real docker CLI against a berthd of its own, printed as medians
-// and as ratios against the anchors measured on these machines (DESIGN.md),
-// and against a reference Docker engine when one answers on
-// /var/run/docker.sock.
+// npm run bench: berth side by side with a reference Docker engine started by
+// the benchmark itself (Debian's docker.io on a temporary root and socket, see
+// reference-docker.ts), same docker CLI, same busybox image, same run. Prints
+// medians and ratios (reference / berth: > 1 means berth is faster); where no
+// reference engine can run, the anchors measured in DESIGN.md stand in.
 import { spawn } from 'node:child_process';
-import { readFileSync, existsSync } from 'node:fs';
-import { request } from 'node:http';
+import { readFileSync } from 'node:fs';
 import { TestDaemon, BERTH, DOCKER } from '../test/helpers/daemon.js';
+import { ReferenceDocker, descendants } from './reference-docker.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 20);
 const WARMUP = 3;
-const ANCHORS = { 'reference Docker 20.10': 240, 'podman 4.3 + conmon + runc': 320, 'runc run (floor)': 16 };
+const CONCURRENT = Number(process.env.BENCH_CONCURRENT ?? 30);
+const ANCHORS = { 'reference Docker 20.10 (DESIGN.md)': 240, 'podman 4.3 + conmon + runc': 320 };
+
+interface Stats { min: number; median: number; max: number }
 
 function timeOnce(cmd: string, args: string[], env: Record<string, string>): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -26,59 +29,101 @@ function timeOnce(cmd: string, args: string[], env: Record<string, string>): Pro
   });
 }
 
-interface Stats { min: number; median: number; max: number }
+function line(label: string, s: Stats, runs: number): void {
+  console.log(`  ${label.padEnd(44)} median ${s.median.toFixed(1).padStart(8)} ms   min ${s.min.toFixed(1).padStart(8)}   max ${s.max.toFixed(1).padStart(8)}   (${runs} runs)`);
+}
 
-async function measure(label: string, cmd: string, args: string[], env: Record<string, string>): Promise<Stats> {
+async function measure(label: string, cmd: string, args: string[], env: Record<string, string>, runs = RUNS): Promise<Stats> {
   for (let i = 0; i < WARMUP; i++) await timeOnce(cmd, args, env);
   const times: number[] = [];
-  for (let i = 0; i < RUNS; i++) times.push(await timeOnce(cmd, args, env));
+  for (let i = 0; i < runs; i++) times.push(await timeOnce(cmd, args, env));
   times.sort((a, b) => a - b);
   const s = { min: times[0]!, median: times[Math.floor(times.length / 2)]!, max: times[times.length - 1]! };
-  console.log(`${label.padEnd(46)} median ${s.median.toFixed(1).padStart(7)} ms   min ${s.min.toFixed(1).padStart(7)}   max ${s.max.toFixed(1).padStart(7)}   (${RUNS} runs)`);
+  line(label, s, runs);
   return s;
 }
 
-function referenceDockerAnswers(): Promise<boolean> {
-  if (!existsSync('/var/run/docker.sock')) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const req = request({ socketPath: '/var/run/docker.sock', path: '/_ping', timeout: 1000 }, (res) => resolve(res.statusCode === 200));
-    req.on('error', () => resolve(false));
-    req.on('timeout', () => {
-      req.destroy();
-      resolve(false);
-    });
-    req.end();
+/** N `run -d` at once, until all of them answered (each answers once its container runs). */
+async function concurrentRuns(label: string, env: Record<string, string>): Promise<number> {
+  const start = process.hrtime.bigint();
+  await Promise.all(Array.from({ length: CONCURRENT }, (_, i) => timeOnce(DOCKER, ['run', '-d', '--name', `bench-${i}`, 'busybox', 'sleep', '600'], env)));
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  console.log(`  ${label.padEnd(44)} ${ms.toFixed(0).padStart(8)} ms`);
+  return ms;
+}
+
+function rssMiB(pids: number[]): number {
+  let total = 0;
+  for (const pid of pids) {
+    try {
+      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      if (m) total += Number(m[1]) / 1024;
+    } catch {
+      /* gone */
+    }
+  }
+  return total;
+}
+
+/** Resident memory of the engine's own processes, without the containers' processes. */
+function engineMemory(rootPid: number, containerPids: Set<number>): number {
+  return rssMiB([rootPid, ...descendants(rootPid)].filter((p) => !containerPids.has(p)));
+}
+
+function containerPidsOf(run: (args: string[]) => Promise<{ stdout: string }>): Promise<Set<number>> {
+  return run(['inspect', '-f', '{{.State.Pid}}', ...Array.from({ length: CONCURRENT }, (_, i) => `bench-${i}`)]).then((r) => {
+    const pids = new Set<number>();
+    for (const p of r.stdout.split('\n').map(Number).filter((n) => n > 0)) {
+      pids.add(p);
+      for (const d of descendants(p)) pids.add(d);
+    }
+    return pids;
   });
 }
 
-function rssMiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
+function ratio(reference: number | undefined, berth: number): string {
+  return reference === undefined ? 'n/a' : `${(reference / berth).toFixed(2)}x`;
 }
 
 async function main(): Promise<void> {
   const d = await TestDaemon.start(['--log-level', 'error']);
+  let ref: ReferenceDocker | undefined;
   try {
     await d.loadBusybox();
-    console.log(`berth benchmark: run --rm busybox true (${RUNS} runs after ${WARMUP} warm-up)\n`);
-    const results: Record<string, Stats> = {};
-    results['docker CLI → berthd'] = await measure('docker CLI → berthd', DOCKER, ['run', '--rm', 'busybox', 'true'], { DOCKER_HOST: d.host, DOCKER_CONFIG: `${d.dir}/docker-config` });
-    results['berth CLI → berthd'] = await measure('berth CLI → berthd', process.execPath, [BERTH, 'run', '--rm', 'busybox', 'true'], { BERTH_HOST: d.host });
-    if (await referenceDockerAnswers()) {
-      results['docker CLI → reference Docker (this host)'] = await measure('docker CLI → reference Docker (this host)', DOCKER, ['run', '--rm', 'busybox', 'true'], { DOCKER_HOST: 'unix:///var/run/docker.sock' });
-    } else {
-      console.log('(no reference Docker engine answers on /var/run/docker.sock: ratios use the anchors measured in DESIGN.md)');
+    if (ReferenceDocker.ensureInstalled()) {
+      ref = await ReferenceDocker.start();
+      await ref.loadBusybox();
     }
-    console.log('\nratios (anchor median / berth median; > 1 means berth is faster):');
-    for (const [name, s] of Object.entries(results)) {
-      if (name.includes('reference')) continue;
-      const parts = Object.entries(ANCHORS).map(([a, ms]) => `${a} ${(ms / s.median).toFixed(2)}x`);
-      const live = results['docker CLI → reference Docker (this host)'];
-      if (live) parts.unshift(`reference Docker here ${(live.median / s.median).toFixed(2)}x`);
-      console.log(`  ${name.padEnd(24)} ${parts.join('   ')}`);
-    }
-    if (d.proc?.pid) console.log(`\nberthd resident memory after the runs: ${rssMiB(d.proc.pid).toFixed(1)} MiB`);
+    const berthEnv = { DOCKER_HOST: d.host, DOCKER_CONFIG: `${d.dir}/docker-config` };
+    const refEnv = ref ? { DOCKER_HOST: ref.host, DOCKER_CONFIG: `${ref.dir}/docker-config` } : undefined;
+
+    console.log(`berth benchmark (${RUNS} runs after ${WARMUP} warm-up each; reference: ${ref ? `dockerd ${(await ref.docker(['version', '-f', '{{.Server.Version}}'])).stdout.trim()} started by the benchmark` : 'none could be started, DESIGN.md anchors used'})\n`);
+    console.log('run --rm busybox true');
+    const viaDocker = await measure('docker CLI → berthd', DOCKER, ['run', '--rm', 'busybox', 'true'], berthEnv);
+    const viaBerth = await measure('berth CLI → berthd', process.execPath, [BERTH, 'run', '--rm', 'busybox', 'true'], { BERTH_HOST: d.host });
+    const viaRef = refEnv ? await measure('docker CLI → reference dockerd', DOCKER, ['run', '--rm', 'busybox', 'true'], refEnv) : undefined;
+
+    console.log(`\n${CONCURRENT} concurrent run -d until all run`);
+    const concBerth = await concurrentRuns('docker CLI → berthd', berthEnv);
+    const concRef = refEnv ? await concurrentRuns('docker CLI → reference dockerd', refEnv) : undefined;
+
+    console.log(`\nengine memory with ${CONCURRENT} running containers (daemon + monitors, containers' own processes excluded)`);
+    const memBerth = engineMemory(d.proc!.pid!, await containerPidsOf((a) => d.docker(a)));
+    console.log(`  ${'berthd + conmon'.padEnd(44)} ${memBerth.toFixed(1).padStart(8)} MiB`);
+    const memRef = ref ? engineMemory(ref.pid!, await containerPidsOf((a) => ref!.docker(a))) : undefined;
+    if (memRef !== undefined) console.log(`  ${'dockerd + containerd + shims'.padEnd(44)} ${memRef.toFixed(1).padStart(8)} MiB`);
+
+    const names = Array.from({ length: CONCURRENT }, (_, i) => `bench-${i}`);
+    await d.docker(['rm', '-f', ...names]);
+    if (ref) await ref.docker(['rm', '-f', ...names]);
+
+    console.log('\nratios (reference / berth; > 1 means berth is faster or smaller):');
+    console.log(`  run --rm, docker CLI       ${ratio(viaRef?.median, viaDocker.median)}   ${Object.entries(ANCHORS).map(([a, ms]) => `${a}: ${(ms / viaDocker.median).toFixed(2)}x`).join('   ')}`);
+    console.log(`  run --rm, berth CLI        ${ratio(viaRef?.median, viaBerth.median)}`);
+    console.log(`  ${CONCURRENT} concurrent run -d     ${ratio(concRef, concBerth)}`);
+    console.log(`  engine memory              ${ratio(memRef, memBerth)}`);
   } finally {
+    await ref?.stop();
     await d.stop();
   }
 }
