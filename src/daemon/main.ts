@@ -7,7 +7,7 @@ import { imageBackend } from './image-backend.js';
 import { ApiServer, Router, systemRoutes, containerRoutes, imageRoutes } from '../api/index.js';
 import { EventBus } from '../events/index.js';
 import { ContainerService } from '../container/index.js';
-import { OciRuntime, availableRuntimes, chooseRuntime, detectCgroupLayout, findExecutable } from '../runtime/index.js';
+import { ConmonTaskService, OciRuntime, availableRuntimes, chooseRuntime, detectCgroupLayout, findExecutable } from '../runtime/index.js';
 import { createSnapshotter } from '../snapshot/index.js';
 import { LocalImageStore } from '../image/index.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
@@ -44,15 +44,12 @@ export async function runDaemon(config: DaemonConfig, log: Logger): Promise<void
     let containers: ContainerService | undefined;
     const images = new LocalImageStore(join(config.dataRoot, 'image'), snapshotter, (id) => containers?.imageUsers(id) ?? []);
     await images.cleanup();
+    const tasks = new ConmonTaskService({ execRoot: config.execRoot, runtimes, defaultRuntime: chosen.name, conmonPath, socatPath });
     containers = new ContainerService({
       root: join(config.dataRoot, 'containers'),
-      execRoot: config.execRoot,
       images,
       snapshotter,
-      runtimes,
-      defaultRuntime: chosen.name,
-      conmonPath,
-      socatPath,
+      tasks,
       initPath,
       events,
       cgroupParent: config.cgroupParent,

@@ -26,6 +26,7 @@ import {
   tagNameOnly,
   type Reference,
 } from './reference.js';
+import { Mutex } from '../util/mutex.js';
 
 // The image store on disk (under its root):
 //
@@ -136,7 +137,7 @@ export class LocalImageStore implements ImageStore {
   /** Chain IDs an import in progress relies on: not to be removed. */
   private readonly leases = new Map<string, number>();
   private loading: Promise<void> | undefined;
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly mutex = new Mutex();
 
   constructor(
     readonly root: string,
@@ -160,9 +161,7 @@ export class LocalImageStore implements ImageStore {
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(fn, fn);
-    this.queue = run.catch(() => {});
-    return run;
+    return this.mutex.run(fn);
   }
 
   private load(): Promise<void> {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { SystemError } from '../errors/index.js';
 import { cleanRuntimeMessage, type OciRuntime } from './oci-runtime.js';
+import type { StdinSink } from './task.js';
 
 // Containers run under conmon, the monitor podman uses: conmon runs
 // `<runtime> create`, holds the container's stdio (or pty master), writes the
@@ -125,13 +126,6 @@ export async function resizeTty(bundle: string, height: number, width: number): 
   } finally {
     await fh.close();
   }
-}
-
-export interface StdinSink {
-  write(chunk: Buffer): void;
-  /** Half-closes: conmon then closes the container's stdin (unless told to leave it open). */
-  end(): void;
-  destroy(): void;
 }
 
 /**

@@ -69,6 +69,11 @@ export class OciRuntime {
     return this.run(['resume', id]).then(() => undefined);
   }
 
+  /** Host pids of every process in the container (`ps --format json`). */
+  async pids(id: string): Promise<number[]> {
+    return JSON.parse(await this.run(['ps', '--format', 'json', id])) as number[] ?? [];
+  }
+
   async state(id: string): Promise<RuntimeState | undefined> {
     try {
       return JSON.parse(await this.run(['state', id])) as RuntimeState;

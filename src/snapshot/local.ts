@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { ConflictError, InvalidParameterError, NotFoundError } from '../errors/index.js';
 import { TEMP_PREFIX, writeJsonAtomic } from '../util/atomic-file.js';
 import type { Mount, SnapshotInfo, SnapshotKind, SnapshotUsage, Snapshotter } from './snapshotter.js';
+import { Mutex } from '../util/mutex.js';
 
 // What overlay and copy share: the on-disk state and its crash rules.
 //
@@ -42,7 +43,7 @@ export abstract class LocalSnapshotter implements Snapshotter {
   private readonly incomplete = new Set<string>();
   private nextId = 1;
   private loading: Promise<void> | undefined;
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly mutex = new Mutex();
 
   constructor(readonly root: string) {
     // Option strings for mount(8) use "," and overlay's lowerdir uses ":".
@@ -66,9 +67,7 @@ export abstract class LocalSnapshotter implements Snapshotter {
 
   /** Runs metadata changes one at a time, so check-then-act is atomic in-process. */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(fn, fn);
-    this.queue = run.catch(() => {});
-    return run;
+    return this.mutex.run(fn);
   }
 
   private load(): Promise<void> {

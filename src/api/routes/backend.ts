@@ -5,6 +5,8 @@ import type { JSONMessage, SystemVersion } from '../../types/engine.js';
 
 // What the routes need from the rest of berthd, and nothing more (moby's backend.go).
 
+// Routes see containers through views (inspect, list, ContainerView), never
+// the service's mutable records.
 export type ContainerBackend = Pick<
   ContainerService,
   'create' | 'start' | 'stop' | 'kill' | 'restart' | 'rename' | 'remove' | 'wait' | 'logs' | 'attach' | 'resize' | 'inspect' | 'list' | 'get'

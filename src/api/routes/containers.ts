@@ -134,7 +134,7 @@ export function containerRoutes(b: ContainerBackend): Route[] {
         const tailRaw = query.get('tail');
         const tail = tailRaw === null || tailRaw === '' || tailRaw === 'all' ? undefined : Number(tailRaw);
         if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) throw new InvalidParameterError(`invalid value for tail: ${tailRaw}`);
-        const tty = b.get(params.id!).record.config.Tty === true;
+        const tty = b.get(params.id!).tty;
         res.writeHead(200, { 'Content-Type': tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream' });
         res.flushHeaders();
         await b.logs(
@@ -157,7 +157,7 @@ export function containerRoutes(b: ContainerBackend): Route[] {
       method: 'POST',
       path: '/containers/{id}/attach',
       handler: async ({ params, query, signal, hijack }) => {
-        const tty = b.get(params.id!).record.config.Tty === true;
+        const tty = b.get(params.id!).tty;
         let write: (e: LogEntry) => Promise<void> | undefined = () => undefined;
         // Register before answering, so the start that follows cannot outrun us.
         const session = b.attach(

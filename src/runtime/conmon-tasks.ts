@@ -1,0 +1,166 @@
+import { existsSync, readFileSync, watch, type FSWatcher } from 'node:fs';
+import { mkdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { InvalidParameterError } from '../errors/index.js';
+import { mountAll, unmountIfMounted, type MountDescription } from '../util/mount.js';
+import { connectStdin, launchConmon, liveConmonPid, resizeTty } from './conmon.js';
+import type { OciRuntime } from './oci-runtime.js';
+import type { ExitListener, RecoveredTask, StdinSink, TaskCreateOptions, TaskService } from './task.js';
+
+// The task service over conmon + runc/crun. Layout under execRoot (a tmpfs,
+// so a reboot clears it):
+//   bundles/<id>/   config.json, rootfs/ (mounted), conmon's pid files, attach socket, ctl fifo
+//   exits/<id>      the exit code conmon writes when the container's process ends
+
+const RUNTIME_FILE = 'runtime';
+
+export interface ConmonTaskServiceOptions {
+  execRoot: string;
+  runtimes: Map<string, OciRuntime>;
+  defaultRuntime: string;
+  conmonPath: string;
+  /** socat carries stdin to conmon's SOCK_SEQPACKET attach socket. */
+  socatPath: string;
+}
+
+export class ConmonTaskService implements TaskService {
+  readonly runtimes: readonly string[];
+  readonly defaultRuntime: string;
+  private readonly exitDir: string;
+  private readonly bundleRoot: string;
+  private exitWatcher: FSWatcher | undefined;
+  private onExit: ExitListener = () => {};
+  /** Which runtime each known task runs under. */
+  private readonly runtimeOf = new Map<string, string>();
+
+  constructor(private readonly o: ConmonTaskServiceOptions) {
+    this.runtimes = [...o.runtimes.keys()];
+    this.defaultRuntime = o.defaultRuntime;
+    this.exitDir = join(o.execRoot, 'exits');
+    this.bundleRoot = join(o.execRoot, 'bundles');
+  }
+
+  async init(onExit: ExitListener): Promise<void> {
+    this.onExit = onExit;
+    await mkdir(this.exitDir, { recursive: true });
+    await mkdir(this.bundleRoot, { recursive: true });
+    this.exitWatcher = watch(this.exitDir, (_ev, file) => {
+      if (file && !file.startsWith('.')) void this.readExit(file.toString()).then((code) => code !== undefined && this.onExit(file.toString(), code));
+    });
+  }
+
+  close(): void {
+    this.exitWatcher?.close();
+  }
+
+  async recover(id: string, runtime: string): Promise<RecoveredTask> {
+    this.runtimeOf.set(id, runtime);
+    if (existsSync(join(this.exitDir, id))) {
+      const code = await this.readExit(id);
+      if (code !== undefined) return { state: 'exited', exitCode: code };
+    }
+    if (liveConmonPid(this.bundleDir(id))) return { state: 'running' };
+    return { state: 'lost' };
+  }
+
+  async mountRootfs(id: string, mounts: MountDescription[]): Promise<string> {
+    const rootfs = join(this.bundleDir(id), 'rootfs');
+    await mkdir(rootfs, { recursive: true });
+    await mountAll(mounts, rootfs);
+    return rootfs;
+  }
+
+  async create(o: TaskCreateOptions): Promise<{ pid: number }> {
+    const runtime = this.runtime(o.runtime);
+    const bundle = this.bundleDir(o.id);
+    this.runtimeOf.set(o.id, o.runtime);
+    await writeFile(join(bundle, 'config.json'), JSON.stringify(o.spec));
+    // Remembered with the bundle, so a restarted berthd tears it down with the right runtime.
+    await writeFile(join(bundle, RUNTIME_FILE), o.runtime);
+    await unlink(join(this.exitDir, o.id)).catch(() => {});
+    return launchConmon({
+      id: o.id,
+      name: o.name,
+      bundle,
+      runtime,
+      conmonPath: this.o.conmonPath,
+      logPath: o.logPath,
+      exitDir: this.exitDir,
+      tty: o.tty,
+      openStdin: o.openStdin,
+      leaveStdinOpen: o.leaveStdinOpen,
+    });
+  }
+
+  start(id: string): Promise<void> {
+    return this.runtimeFor(id).start(id);
+  }
+
+  kill(id: string, signal: string, all = false): Promise<void> {
+    return this.runtimeFor(id).kill(id, signal, all);
+  }
+
+  async delete(id: string): Promise<void> {
+    const bundle = this.bundleDir(id);
+    if (!existsSync(bundle)) return;
+    await this.runtimeFor(id).delete(id, true).catch(() => {});
+    await unmountIfMounted(join(bundle, 'rootfs'));
+    await rm(bundle, { recursive: true, force: true });
+    await unlink(join(this.exitDir, id)).catch(() => {});
+    this.runtimeOf.delete(id);
+  }
+
+  pause(id: string): Promise<void> {
+    return this.runtimeFor(id).pause(id);
+  }
+
+  resume(id: string): Promise<void> {
+    return this.runtimeFor(id).resume(id);
+  }
+
+  resize(id: string, height: number, width: number): Promise<void> {
+    return resizeTty(this.bundleDir(id), height, width);
+  }
+
+  openStdin(id: string): StdinSink {
+    return connectStdin(this.bundleDir(id), this.o.socatPath);
+  }
+
+  pids(id: string): Promise<number[]> {
+    return this.runtimeFor(id).pids(id);
+  }
+
+  private bundleDir(id: string): string {
+    return join(this.bundleRoot, id);
+  }
+
+  private runtime(name: string): OciRuntime {
+    const r = this.o.runtimes.get(name);
+    if (!r) throw new InvalidParameterError(`unknown or invalid runtime name: ${name}`);
+    return r;
+  }
+
+  private runtimeFor(id: string): OciRuntime {
+    let name = this.runtimeOf.get(id);
+    if (!name) {
+      try {
+        name = readFileSync(join(this.bundleDir(id), RUNTIME_FILE), 'utf8').trim() || undefined;
+      } catch {
+        /* no bundle, or made before the file existed */
+      }
+    }
+    return this.runtime(name && this.o.runtimes.has(name) ? name : this.defaultRuntime);
+  }
+
+  /** conmon's exit code for the task, or undefined while the file is not (fully) there. */
+  private async readExit(id: string): Promise<number | undefined> {
+    let code: number;
+    try {
+      code = Number((await readFile(join(this.exitDir, id), 'utf8')).trim());
+    } catch {
+      return undefined; // the event raced the write; the rename event comes next
+    }
+    if (!Number.isFinite(code)) return undefined;
+    return code < 0 ? 255 : code;
+  }
+}

@@ -1,0 +1,69 @@
+import type { MountDescription } from '../util/mount.js';
+
+// The task interface, drawn where containerd draws it: the container service
+// decides *what* runs (records, config, spec); a task service runs it and
+// reports exits. Everything about the monitor (conmon), its files, sockets and
+// helper binaries stays behind this interface.
+
+export interface TaskCreateOptions {
+  id: string;
+  /** Shown by the monitor (conmon -n); the container name without "/". */
+  name: string;
+  /** Runtime name, one of the task service's runtimes. */
+  runtime: string;
+  /** The OCI spec; its root.path must be the rootfs returned by mountRootfs. */
+  spec: unknown;
+  /** CRI-format log file the monitor writes. */
+  logPath: string;
+  tty: boolean;
+  openStdin: boolean;
+  /** Keep the container's stdin open when an attached client goes away. */
+  leaveStdinOpen: boolean;
+}
+
+/** What a task looks like after berthd restarts. */
+export type RecoveredTask =
+  | { state: 'running' }
+  | { state: 'exited'; exitCode: number }
+  /** The monitor is gone and left no exit code (host reboot, or it was killed). */
+  | { state: 'lost' };
+
+export interface StdinSink {
+  write(chunk: Buffer): void;
+  /** Half-closes: the monitor then closes the container's stdin (unless told to leave it open). */
+  end(): void;
+  destroy(): void;
+}
+
+export type ExitListener = (id: string, exitCode: number) => void;
+
+export interface TaskService {
+  /** Runtime names this service can run, and the default. */
+  readonly runtimes: readonly string[];
+  readonly defaultRuntime: string;
+
+  /** Prepares directories and starts watching for exits; `onExit` hears every exit. */
+  init(onExit: ExitListener): Promise<void>;
+  close(): void;
+
+  /** After a daemon restart: what became of a task that was running. Registers its runtime. */
+  recover(id: string, runtime: string): Promise<RecoveredTask>;
+
+  /** Mounts the rootfs into a fresh bundle; returns the rootfs path for the spec. */
+  mountRootfs(id: string, mounts: MountDescription[]): Promise<string>;
+  /** Creates the task (process exists, not yet running); resolves with its pid. */
+  create(o: TaskCreateOptions): Promise<{ pid: number }>;
+  /** Lets a created task run. */
+  start(id: string): Promise<void>;
+  kill(id: string, signal: string, all?: boolean): Promise<void>;
+  /** Releases everything a run held (runtime state, rootfs mount, bundle, exit file). Idempotent. */
+  delete(id: string): Promise<void>;
+  pause(id: string): Promise<void>;
+  resume(id: string): Promise<void>;
+  /** Resizes the task's pty. */
+  resize(id: string, height: number, width: number): Promise<void>;
+  /** A channel to the task's stdin. */
+  openStdin(id: string): StdinSink;
+  /** Host pids of every process in the task. */
+  pids(id: string): Promise<number[]>;
+}
