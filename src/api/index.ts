@@ -3,5 +3,6 @@ export { Router, type Route, type ApiContext } from './router.js';
 export { statusForError } from './status.js';
 export { systemRoutes } from './routes/system.js';
 export { containerRoutes } from './routes/containers.js';
+export { execRoutes } from './routes/exec.js';
 export { imageRoutes } from './routes/images.js';
-export type { ContainerBackend, ImageBackend, SystemBackend } from './routes/backend.js';
+export type { ContainerBackend, ExecBackend, ImageBackend, SystemBackend } from './routes/backend.js';

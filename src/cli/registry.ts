@@ -17,6 +17,9 @@ const load = {
   rename: () => import('./commands/container-lifecycle.js').then((m) => m.renameCommand),
   wait: () => import('./commands/container-lifecycle.js').then((m) => m.waitCommand),
   attach: () => import('./commands/container-attach.js').then((m) => m.attachCommand),
+  exec: () => import('./commands/container-exec.js').then((m) => m.execCommand),
+  pause: () => import('./commands/container-control.js').then((m) => m.pauseCommand),
+  unpause: () => import('./commands/container-control.js').then((m) => m.unpauseCommand),
   ps: () => import('./commands/container-list.js').then((m) => m.psCommand),
   logs: () => import('./commands/container-logs.js').then((m) => m.logsCommand),
   inspect: () => import('./commands/inspect.js').then((m) => m.inspectCommand),
@@ -58,6 +61,15 @@ const attach = entry(
   { name: 'attach', use: 'attach [OPTIONS] CONTAINER', short: 'Attach local standard input, output, and error streams to a running container', aliasesLine: 'berth container attach, berth attach' },
   load.attach,
 );
+const exec = entry(
+  { name: 'exec', use: 'exec [OPTIONS] CONTAINER COMMAND [ARG...]', short: 'Execute a command in a running container', aliasesLine: 'berth container exec, berth exec', commonOrder: 2 },
+  load.exec,
+);
+const pause = entry({ name: 'pause', use: 'pause CONTAINER [CONTAINER...]', short: 'Pause all processes within one or more containers', aliasesLine: 'berth container pause, berth pause' }, load.pause);
+const unpause = entry(
+  { name: 'unpause', use: 'unpause CONTAINER [CONTAINER...]', short: 'Unpause all processes within one or more containers', aliasesLine: 'berth container unpause, berth unpause' },
+  load.unpause,
+);
 const psAliases = 'berth container ls, berth container list, berth container ps, berth ps';
 const ps = entry({ name: 'ps', use: 'ps [OPTIONS]', short: 'List containers', aliasesLine: psAliases, commonOrder: 3 }, load.ps);
 const logs = entry({ name: 'logs', use: 'logs [OPTIONS] CONTAINER', short: 'Fetch the logs of a container', aliasesLine: 'berth container logs, berth logs' }, load.logs);
@@ -86,7 +98,7 @@ const events = entry({ name: 'events', use: 'events [OPTIONS]', short: 'Get real
 
 /** Top-level commands (`berth run`, `berth ps`, …). */
 export const COMMANDS: readonly CommandEntry[] = [
-  run, create, start, stop, kill, rm, restart, rename, wait, attach, ps, logs, inspect, images, rmi, tag, importEntry, history, version, info, events,
+  run, exec, create, start, stop, kill, rm, restart, rename, wait, attach, pause, unpause, ps, logs, inspect, images, rmi, tag, importEntry, history, version, info, events,
 ];
 
 /** `berth container …`, `berth image …`, `berth system …`. */
@@ -97,16 +109,19 @@ export const GROUPS: readonly GroupEntry[] = [
     subcommands: [
       attach,
       create,
+      { ...exec, commonOrder: undefined },
       entry({ name: 'inspect', use: 'inspect [OPTIONS] CONTAINER [CONTAINER...]', short: 'Display detailed information on one or more containers' }, load.containerInspect),
       kill,
       logs,
       { ...ps, name: 'ls', aliases: ['ps', 'list'], use: 'ls [OPTIONS]', commonOrder: undefined },
+      pause,
       rename,
       restart,
       rm,
       { ...run, commonOrder: undefined },
       start,
       stop,
+      unpause,
       wait,
     ],
   },

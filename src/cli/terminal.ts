@@ -87,17 +87,24 @@ export class EscapeMatcher {
 }
 
 /** Resizes the container's TTY to the local terminal now and on every SIGWINCH. */
-export function monitorTtySize(client: EngineClient, id: string, stdout: NodeJS.WriteStream, stderr: NodeJS.WriteStream, opts: { nudge?: boolean } = {}): () => void {
+export function monitorTtySize(
+  client: EngineClient,
+  id: string,
+  stdout: NodeJS.WriteStream,
+  stderr: NodeJS.WriteStream,
+  opts: { nudge?: boolean; exec?: boolean } = {},
+): () => void {
+  const resizeTo = (h: number, w: number) => (opts.exec ? client.execResize(id, h, w) : client.containerResize(id, h, w));
   const resize = async () => {
     const [h, w] = terminalSize(stdout);
     if (h === 0 && w === 0) return;
-    await client.containerResize(id, h, w);
+    await resizeTo(h, w);
   };
   void (async () => {
     // `attach` first sets a different size so the program redraws.
     if (opts.nudge) {
       const [h, w] = terminalSize(stdout);
-      await client.containerResize(id, h + 1, w + 1).catch(() => {});
+      await resizeTo(h + 1, w + 1).catch(() => {});
     }
     try {
       await resize();

@@ -13,6 +13,7 @@ import type {
   SystemInfo,
   SystemVersion,
 } from '../types/engine.js';
+import type { ExecCreateRequest, ExecInspect, ExecStartRequest } from '../types/exec.js';
 import { ApiError, DaemonUnreachableError, isConnectFailure } from './errors.js';
 import { DEFAULT_HOST, parseHost, type DaemonAddress } from './host.js';
 
@@ -226,6 +227,7 @@ export class EngineClient {
    */
   async hijack(path: string, opts: RequestOptions = {}): Promise<HijackedConnection> {
     if (!this.reachable && this.onUnreachable) await this.ping();
+    const body = opts.body !== undefined ? Buffer.from(JSON.stringify(opts.body)) : undefined;
     return new Promise((resolve, reject) => {
       const req = httpRequest({
         ...this.connectionOptions(),
@@ -233,7 +235,10 @@ export class EngineClient {
         agent: false,
         method: 'POST',
         path: this.versioned(path) + encodeQuery(opts.query),
-        headers: { 'User-Agent': this.userAgent, 'Content-Type': 'text/plain', Connection: 'Upgrade', Upgrade: 'tcp', ...opts.headers },
+        headers: {
+          'User-Agent': this.userAgent, 'Content-Type': body ? 'application/json' : 'text/plain', Connection: 'Upgrade', Upgrade: 'tcp',
+          ...(body ? { 'Content-Length': String(body.length) } : {}), ...opts.headers,
+        },
         signal: opts.signal,
       });
       req.once('upgrade', (res, socket, head) => {
@@ -264,7 +269,7 @@ export class EngineClient {
         });
       });
       req.once('error', (err) => reject(this.translateError(err)));
-      req.end();
+      req.end(body);
     });
   }
 
@@ -371,6 +376,30 @@ export class EngineClient {
     return this.hijack(`/containers/${encodeURIComponent(id)}/attach`, {
       query: { stream: opts.stream, stdin: opts.stdin, stdout: opts.stdout, stderr: opts.stderr, logs: opts.logs, detachKeys: opts.detachKeys },
     });
+  }
+
+  // ---- exec ------------------------------------------------------------
+
+  async execCreate(container: string, body: ExecCreateRequest): Promise<{ Id: string }> {
+    return this.request('POST', `/containers/${encodeURIComponent(container)}/exec`, { body });
+  }
+
+  /** Starts a detached exec. */
+  async execStartDetached(id: string, body: ExecStartRequest = {}): Promise<void> {
+    await this.request('POST', `/exec/${encodeURIComponent(id)}/start`, { body: { ...body, Detach: true } });
+  }
+
+  /** Starts an exec on a hijacked connection carrying its stdio. */
+  execAttach(id: string, body: ExecStartRequest = {}): Promise<HijackedConnection> {
+    return this.hijack(`/exec/${encodeURIComponent(id)}/start`, { body: { ...body, Detach: false } });
+  }
+
+  execInspect(id: string): Promise<ExecInspect> {
+    return this.request('GET', `/exec/${encodeURIComponent(id)}/json`);
+  }
+
+  async execResize(id: string, height: number, width: number): Promise<void> {
+    await this.request('POST', `/exec/${encodeURIComponent(id)}/resize`, { query: { h: height, w: width } });
   }
 
   containerLogs(id: string, opts: LogsOptions): Promise<IncomingMessage> {

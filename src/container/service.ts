@@ -23,6 +23,8 @@ import { RestartScheduler, restartAtBoot, restartWanted } from './restart.js';
 import { ContainerIO, type AttachOptions, type AttachSession, type LogsOptions } from './io.js';
 import { ContainerViews, containerView, type ContainerView, type ListOptions } from './view.js';
 import { logSize, type LogEntry } from './logs.js';
+import { ExecManager, type ExecStart } from './exec.js';
+import type { ExecCreateRequest, ExecInspect, ExecStartRequest } from '../types/exec.js';
 
 // The container service coordinates the parts: store (records, names),
 // config (merge, validation), bundle (spec, /etc files), lifecycle (state,
@@ -32,6 +34,7 @@ import { logSize, type LogEntry } from './logs.js';
 export type { WaitCondition } from './lifecycle.js';
 export type { LogsOptions, AttachOptions, AttachSession } from './io.js';
 export type { ListOptions, ContainerView } from './view.js';
+export type { ExecStart } from './exec.js';
 export { mergeConfig } from './config.js';
 export { statusText } from './view.js';
 export { normalizeSignal } from '../util/signals.js';
@@ -62,6 +65,7 @@ export class ContainerService {
   private readonly io: ContainerIO;
   private readonly views: ContainerViews;
   private readonly restarts: RestartScheduler;
+  private readonly execs: ExecManager;
   private readonly clock: Clock;
 
   constructor(private readonly o: ContainerServiceOptions) {
@@ -71,6 +75,7 @@ export class ContainerService {
     this.io = new ContainerIO(o.tasks, o.log);
     this.views = new ContainerViews(this.store, o.images, o.snapshotter);
     this.restarts = new RestartScheduler(this.clock);
+    this.execs = new ExecManager(o.tasks, o.events, (live) => this.eventAttributes(live.record), o.log);
   }
 
   // ---- startup and shutdown -------------------------------------------------
@@ -287,6 +292,11 @@ export class ContainerService {
     if (!isRunning(r.state.status)) return;
     markExited(r, exitCode, error, new Date(this.clock.now()));
     const autoRemove = r.hostConfig.AutoRemove === true;
+    // Decided now, not after the awaits below: a stop that comes in between
+    // sees 'restarting' and cancels the restart (as dockerd, which keeps the
+    // container "running" while a restart is pending).
+    const restart = !autoRemove && restartWanted(r, exitCode);
+    if (restart) r.state = { ...r.state, status: 'restarting' };
     // An auto-removed container's record goes away next; persisting it first buys nothing.
     const persisted = autoRemove ? Promise.resolve() : this.persist(live);
     await this.io.endAttachments(live);
@@ -296,14 +306,12 @@ export class ContainerService {
     live.teardown = this.teardownRun(r.id);
     await persisted;
     if (autoRemove) await this.remove(r.id, { force: true }).catch((err) => this.o.log('warn', `auto-remove ${r.id}: ${errorMessage(err)}`));
-    else if (restartWanted(r, exitCode)) this.scheduleRestart(live);
+    else if (restart && r.state.status === 'restarting' && !live.removed) this.scheduleRestart(live);
   }
 
   /** Brings the container back after the restart policy's backoff. */
   private scheduleRestart(live: Live): void {
     const r = live.record;
-    r.state = { ...r.state, status: 'restarting' };
-    void this.persist(live);
     this.restarts.schedule(r.id, r.state.startedAt, () => {
       void live.serialize(async () => {
         if (r.state.status !== 'restarting' || live.removed) return;
@@ -356,6 +364,8 @@ export class ContainerService {
     await this.tasks.kill(r.id, sig).catch((err) => {
       if (r.state.status === 'running') throw err;
     });
+    // A frozen process dies only once thawed (dockerd resumes a paused container it kills).
+    if (sig === 'SIGKILL' && r.state.status === 'paused') await this.tasks.resume(r.id).catch(() => {});
     this.o.events.emit('container', 'kill', r.id, { ...this.eventAttributes(r), signal: String(signalNumber(sig)) });
     if (exited) {
       let timer: unknown;
@@ -407,6 +417,35 @@ export class ContainerService {
     });
   }
 
+  // ---- pause / unpause ---------------------------------------------------------
+
+  /** Freezes every process of the container (runc pause: the freezer cgroup, or cgroup.freeze on v2). */
+  pause(ref: string): Promise<void> {
+    const live = this.store.get(ref);
+    return live.serialize(async () => {
+      const r = live.record;
+      if (r.state.status === 'paused') throw new ConflictError(`Container ${r.id} is already paused`);
+      if (r.state.status === 'restarting') throw new ConflictError(`Container ${r.id} is restarting, wait until the container is running`);
+      if (r.state.status !== 'running') throw new ConflictError(`Container ${r.id} is not running`);
+      await this.tasks.pause(r.id);
+      r.state = { ...r.state, status: 'paused' };
+      await this.persist(live);
+      this.o.events.emit('container', 'pause', r.id, this.eventAttributes(r));
+    });
+  }
+
+  unpause(ref: string): Promise<void> {
+    const live = this.store.get(ref);
+    return live.serialize(async () => {
+      const r = live.record;
+      if (r.state.status !== 'paused') throw new ConflictError(`Container ${r.id} is not paused`);
+      await this.tasks.resume(r.id);
+      r.state = { ...r.state, status: 'running' };
+      await this.persist(live);
+      this.o.events.emit('container', 'unpause', r.id, this.eventAttributes(r));
+    });
+  }
+
   // ---- remove / rename -------------------------------------------------------
 
   remove(ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
@@ -429,6 +468,7 @@ export class ContainerService {
       // The record disappears atomically (rename), then the rest is swept.
       const trash = await this.store.unlink(live);
       this.restarts.forget(r.id);
+      this.execs.forget(r.id);
       this.o.events.emit('container', 'destroy', r.id, this.eventAttributes(r));
       resolveWaiters(live, ['removed', 'not-running', 'next-exit']);
       await live.teardown;
@@ -495,10 +535,30 @@ export class ContainerService {
     await this.tasks.resize(live.record.id, height, width);
   }
 
+  // ---- exec ------------------------------------------------------------------
+
+  execCreate(ref: string, req: ExecCreateRequest): { id: string } {
+    return { id: this.execs.create(this.store.get(ref), req) };
+  }
+
+  /** Claims the exec for a start; the caller hijacks (or not) and then runs it. */
+  execStart(execId: string, req: ExecStartRequest): ExecStart {
+    return this.execs.start(execId, req);
+  }
+
+  execInspect(execId: string): ExecInspect {
+    return this.execs.inspect(execId);
+  }
+
+  execResize(execId: string, height: number, width: number): Promise<void> {
+    return this.execs.resize(execId, height, width);
+  }
+
   // ---- inspect and list ------------------------------------------------------
 
   inspect(ref: string, withSize = false): Promise<ContainerInspect> {
-    return this.views.inspect(this.store.get(ref), withSize);
+    const live = this.store.get(ref);
+    return this.views.inspect(live, withSize, this.execs.runningIds(live.record.id));
   }
 
   list(opts: ListOptions = {}): Promise<ContainerSummary[]> {

@@ -47,7 +47,7 @@ export class ContainerViews {
     private readonly snapshotter: Snapshotter,
   ) {}
 
-  async inspect(live: Live, withSize = false): Promise<ContainerInspect> {
+  async inspect(live: Live, withSize = false, execIds: string[] = []): Promise<ContainerInspect> {
     const r = live.record;
     const s = r.state;
     const out: ContainerInspect = {
@@ -81,7 +81,7 @@ export class ContainerViews {
       MountLabel: '',
       ProcessLabel: '',
       AppArmorProfile: '',
-      ExecIDs: null,
+      ExecIDs: execIds.length ? execIds : null,
       HostConfig: r.hostConfig,
       GraphDriver: { Name: this.snapshotter.name, Data: null },
       Mounts: mountPoints(parseUserMounts(r.hostConfig)),

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { errorMessage } from '../errors/index.js';
 import { imageBackend } from './image-backend.js';
-import { ApiServer, Router, systemRoutes, containerRoutes, imageRoutes } from '../api/index.js';
+import { ApiServer, Router, systemRoutes, containerRoutes, execRoutes, imageRoutes } from '../api/index.js';
 import { EventBus } from '../events/index.js';
 import { ContainerService } from '../container/index.js';
 import { ConmonTaskService, OciRuntime, availableRuntimes, chooseRuntime, detectCgroupLayout, findExecutable } from '../runtime/index.js';
@@ -81,6 +81,7 @@ export async function runDaemon(config: DaemonConfig, log: Logger): Promise<void
         }),
       }))
       .add(containerRoutes(svc))
+      .add(execRoutes(svc))
       .add(imageRoutes(imageBackend(images, svc, events)));
 
     const api = new ApiServer({ router, engineVersion: ENGINE_VERSION, log });

@@ -1,16 +1,17 @@
 import { existsSync, readFileSync, watch, type FSWatcher } from 'node:fs';
 import { mkdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InvalidParameterError } from '../errors/index.js';
+import { InvalidParameterError, SystemError } from '../errors/index.js';
 import { mountAll, unmountIfMounted, type MountDescription } from '../util/mount.js';
 import { connectStdin, launchConmon, liveConmonPid, resizeTty } from './conmon.js';
 import type { OciRuntime } from './oci-runtime.js';
-import type { ExitListener, RecoveredTask, StdinSink, TaskCreateOptions, TaskService } from './task.js';
+import type { ExecOptions, ExecProcess, ExitListener, RecoveredTask, StdinSink, TaskCreateOptions, TaskService } from './task.js';
 
 // The task service over conmon + runc/crun. Layout under execRoot (a tmpfs,
 // so a reboot clears it):
 //   bundles/<id>/   config.json, rootfs/ (mounted), conmon's pid files, attach socket, ctl fifo
 //   exits/<id>      the exit code conmon writes when the container's process ends
+//   execs/<execId>/ an exec's process.json, output log, attach socket, ctl fifo, exits/
 
 const RUNTIME_FILE = 'runtime';
 
@@ -28,6 +29,7 @@ export class ConmonTaskService implements TaskService {
   readonly defaultRuntime: string;
   private readonly exitDir: string;
   private readonly bundleRoot: string;
+  private readonly execRoot: string;
   private exitWatcher: FSWatcher | undefined;
   private onExit: ExitListener = () => {};
   /** Which runtime each known task runs under. */
@@ -38,12 +40,16 @@ export class ConmonTaskService implements TaskService {
     this.defaultRuntime = o.defaultRuntime;
     this.exitDir = join(o.execRoot, 'exits');
     this.bundleRoot = join(o.execRoot, 'bundles');
+    this.execRoot = join(o.execRoot, 'execs');
   }
 
   async init(onExit: ExitListener): Promise<void> {
     this.onExit = onExit;
     await mkdir(this.exitDir, { recursive: true });
     await mkdir(this.bundleRoot, { recursive: true });
+    // Exec sessions do not outlive berthd (as in dockerd): their files go at start.
+    await rm(this.execRoot, { recursive: true, force: true });
+    await mkdir(this.execRoot, { recursive: true });
     this.exitWatcher = watch(this.exitDir, (_ev, file) => {
       if (file && !file.startsWith('.')) void this.readExit(file.toString()).then((code) => code !== undefined && this.onExit(file.toString(), code));
     });
@@ -124,6 +130,57 @@ export class ConmonTaskService implements TaskService {
 
   openStdin(id: string): StdinSink {
     return connectStdin(this.bundleDir(id), this.o.socatPath);
+  }
+
+  rootfs(id: string): string {
+    return join(this.bundleDir(id), 'rootfs');
+  }
+
+  async processSpec(id: string): Promise<Record<string, unknown>> {
+    const spec = JSON.parse(await readFile(join(this.bundleDir(id), 'config.json'), 'utf8')) as { process?: Record<string, unknown> };
+    if (!spec.process) throw new SystemError(`container ${id} has no process in its spec`);
+    return spec.process;
+  }
+
+  async exec(id: string, o: ExecOptions): Promise<ExecProcess> {
+    const dir = join(this.execRoot, o.execId);
+    const exitDir = join(dir, 'exits');
+    await mkdir(exitDir, { recursive: true });
+    const specPath = join(dir, 'process.json');
+    await writeFile(specPath, JSON.stringify(o.process));
+    const logPath = join(dir, 'output.log');
+    let reported!: (code: number | undefined) => void;
+    const fromSync = new Promise<number | undefined>((resolve) => (reported = resolve));
+    let pid: number;
+    try {
+      ({ pid } = await launchConmon({
+        id,
+        name: o.execId,
+        bundle: dir,
+        runtime: this.runtimeFor(id),
+        conmonPath: this.o.conmonPath,
+        logPath,
+        exitDir,
+        tty: o.tty,
+        openStdin: o.openStdin,
+        leaveStdinOpen: false,
+        execProcessSpec: specPath,
+        onExecExit: (code) => reported(code),
+      }));
+    } catch (err) {
+      await rm(dir, { recursive: true, force: true });
+      throw err;
+    }
+    // conmon writes the code to the sync pipe and the exit dir; the file is the fallback.
+    const exited = fromSync.then(async (code) => code ?? (await readFile(join(exitDir, id), 'utf8').then((t) => Number(t.trim()), () => 255)));
+    return {
+      pid,
+      logPath,
+      exited: exited.then((c) => (Number.isFinite(c) && c >= 0 ? c : 255)),
+      openStdin: () => connectStdin(dir, this.o.socatPath),
+      resize: (height, width) => resizeTty(dir, height, width),
+      cleanup: () => rm(dir, { recursive: true, force: true }),
+    };
   }
 
   pids(id: string): Promise<number[]> {

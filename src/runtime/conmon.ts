@@ -27,6 +27,10 @@ export interface ConmonOptions {
   /** Keep the container's stdin open when an attached client goes away (OpenStdin without StdinOnce). */
   leaveStdinOpen: boolean;
   logLevel?: string;
+  /** Run a process in the existing container `id` instead (conmon --exec): the OCI process spec file. */
+  execProcessSpec?: string;
+  /** With execProcessSpec: hears the exit code conmon sends on the sync pipe once the process ended. */
+  onExecExit?: (exitCode: number | undefined) => void;
 }
 
 export const CONTAINER_PID_FILE = 'container.pid';
@@ -58,6 +62,7 @@ export function launchConmon(o: ConmonOptions): Promise<{ pid: number }> {
   if (o.tty) args.push('-t');
   if (o.openStdin) args.push('-i');
   if (o.leaveStdinOpen) args.push('--leave-stdin-open');
+  if (o.execProcessSpec) args.push('--exec', '--exec-process-spec', o.execProcessSpec);
 
   return new Promise((resolve, reject) => {
     const child = spawn(o.conmonPath, args, {
@@ -77,19 +82,40 @@ export function launchConmon(o: ConmonOptions): Promise<{ pid: number }> {
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     const syncPipe = child.stdio[3] as Readable;
     syncPipe.setEncoding('utf8');
+    // An exec's conmon sends a second message: the process's exit code.
+    let exitReported = false;
+    const reportExit = (code: number | undefined) => {
+      if (exitReported || !o.onExecExit) return;
+      exitReported = true;
+      o.onExecExit(code);
+    };
     syncPipe.on('data', (d: string) => {
       sync += d;
-      const nl = sync.indexOf('\n');
-      if (nl < 0) return;
-      try {
-        const msg = JSON.parse(sync.slice(0, nl)) as { data: number; message?: string };
+      for (let nl = sync.indexOf('\n'); nl >= 0; nl = sync.indexOf('\n')) {
+        const line = sync.slice(0, nl);
+        sync = sync.slice(nl + 1);
+        let msg: { data: number; message?: string };
+        try {
+          msg = JSON.parse(line) as { data: number; message?: string };
+        } catch (err) {
+          finish(new SystemError(`conmon sent an unreadable sync message: ${line.trim()}`, { cause: err }));
+          syncPipe.destroy();
+          return;
+        }
+        if (settled) {
+          reportExit(msg.data < 0 ? undefined : msg.data);
+          syncPipe.destroy();
+          return;
+        }
         if (msg.data > 0) finish(null, msg.data);
-        else finish(new SystemError(runtimeCreateError(o.runtime.name, msg.message ?? stderr)));
-      } catch (err) {
-        finish(new SystemError(`conmon sent an unreadable sync message: ${sync.trim()}`, { cause: err }));
+        else finish(new SystemError(o.execProcessSpec ? runtimeExecError(msg.message ?? stderr) : runtimeCreateError(o.runtime.name, msg.message ?? stderr)));
+        if (!o.onExecExit || msg.data <= 0) {
+          syncPipe.destroy();
+          return;
+        }
       }
-      syncPipe.destroy();
     });
+    syncPipe.on('close', () => reportExit(undefined));
     syncPipe.on('end', () => finish(new SystemError(runtimeCreateError(o.runtime.name, stderr || 'conmon exited before reporting the container pid'))));
     child.on('error', (err) => finish(new SystemError(`cannot run conmon: ${err.message}`, { cause: err })));
     child.unref();
@@ -101,6 +127,12 @@ function runtimeCreateError(runtimeName: string, raw: string): string {
   // Docker's wording; the CLI maps "executable file not found" / "no such file
   // or directory" to exit 127 and "permission denied" to 126.
   return `failed to create task for container: OCI runtime create failed: ${msg.startsWith(runtimeName) ? msg : `${runtimeName} create failed: ${msg}`}: unknown`;
+}
+
+function runtimeExecError(raw: string): string {
+  const msg = cleanRuntimeMessage(raw) || raw.trim();
+  // Docker's wording, which the CLI prints as is.
+  return `OCI runtime exec failed: ${msg}: unknown`;
 }
 
 /** Reads conmon's pid for an adopted container; undefined when conmon is gone. */

@@ -35,6 +35,28 @@ export interface StdinSink {
   destroy(): void;
 }
 
+export interface ExecOptions {
+  /** Unique per exec; names its files. */
+  execId: string;
+  /** The OCI process spec to run inside the container. */
+  process: Record<string, unknown>;
+  tty: boolean;
+  openStdin: boolean;
+}
+
+/** A process started inside a running task (exec). */
+export interface ExecProcess {
+  readonly pid: number;
+  /** CRI-format log file holding its output. */
+  readonly logPath: string;
+  /** Settles with the exit code once the process ended and its output is in the log. */
+  readonly exited: Promise<number>;
+  openStdin(): StdinSink;
+  resize(height: number, width: number): Promise<void>;
+  /** Removes the exec's files once nobody reads them any more. */
+  cleanup(): Promise<void>;
+}
+
 export type ExitListener = (id: string, exitCode: number) => void;
 
 export interface TaskService {
@@ -64,6 +86,12 @@ export interface TaskService {
   resize(id: string, height: number, width: number): Promise<void>;
   /** A channel to the task's stdin. */
   openStdin(id: string): StdinSink;
+  /** The task's rootfs as mounted by mountRootfs (for lookups inside it). */
+  rootfs(id: string): string;
+  /** The process spec the task was created with (exec starts from it). */
+  processSpec(id: string): Promise<Record<string, unknown>>;
+  /** Runs another process in the running task; rejects with the runtime's error if it cannot start. */
+  exec(id: string, o: ExecOptions): Promise<ExecProcess>;
   /** Host pids of every process in the task. */
   pids(id: string): Promise<number[]>;
 }

@@ -9,8 +9,10 @@ import type { JSONMessage, SystemVersion } from '../../types/engine.js';
 // the service's mutable records.
 export type ContainerBackend = Pick<
   ContainerService,
-  'create' | 'start' | 'stop' | 'kill' | 'restart' | 'rename' | 'remove' | 'wait' | 'logs' | 'attach' | 'resize' | 'inspect' | 'list' | 'get'
+  'create' | 'start' | 'stop' | 'kill' | 'restart' | 'rename' | 'remove' | 'wait' | 'logs' | 'attach' | 'resize' | 'inspect' | 'list' | 'get' | 'pause' | 'unpause'
 >;
+
+export type ExecBackend = Pick<ContainerService, 'execCreate' | 'execStart' | 'execInspect' | 'execResize'>;
 
 export interface ImageBackend {
   store: ImageStore;

@@ -7,6 +7,7 @@ import { formatTimestampNs, type LogEntry, type WaitCondition } from '../../cont
 import type { ContainerCreateRequest } from '../../types/engine.js';
 import type { ContainerBackend } from './backend.js';
 import { sendJson } from './system.js';
+import { containerControlRoutes } from './container-control.js';
 
 const WAIT_CONDITIONS: WaitCondition[] = ['not-running', 'next-exit', 'removed'];
 
@@ -24,6 +25,7 @@ function outputWriter(out: Writable, tty: boolean, timestamps = false): (e: LogE
 
 export function containerRoutes(b: ContainerBackend): Route[] {
   return [
+    ...containerControlRoutes(b),
     {
       method: 'POST',
       path: '/containers/create',

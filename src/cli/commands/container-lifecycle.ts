@@ -14,7 +14,7 @@ function describe(err: unknown): string {
 }
 
 /** Runs `op` for every container concurrently (docker's parallelOperation), reporting in argument order. */
-async function forEachContainer(ctx: CliContext, names: string[], op: (name: string) => Promise<void>, opts: { ignore?: (err: unknown) => boolean } = {}): Promise<number> {
+export async function forEachContainer(ctx: CliContext, names: string[], op: (name: string) => Promise<void>, opts: { ignore?: (err: unknown) => boolean } = {}): Promise<number> {
   const results = names.map((name) => op(name).then(() => undefined, (err: unknown) => err));
   const errors: string[] = [];
   for (let i = 0; i < names.length; i++) {
