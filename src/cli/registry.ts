@@ -18,6 +18,8 @@ const load = {
   wait: () => import('./commands/container-lifecycle.js').then((m) => m.waitCommand),
   attach: () => import('./commands/container-attach.js').then((m) => m.attachCommand),
   exec: () => import('./commands/container-exec.js').then((m) => m.execCommand),
+  top: () => import('./commands/container-top.js').then((m) => m.topCommand),
+  stats: () => import('./commands/container-stats.js').then((m) => m.statsCommand),
   pause: () => import('./commands/container-control.js').then((m) => m.pauseCommand),
   unpause: () => import('./commands/container-control.js').then((m) => m.unpauseCommand),
   ps: () => import('./commands/container-list.js').then((m) => m.psCommand),
@@ -70,6 +72,11 @@ const unpause = entry(
   { name: 'unpause', use: 'unpause CONTAINER [CONTAINER...]', short: 'Unpause all processes within one or more containers', aliasesLine: 'berth container unpause, berth unpause' },
   load.unpause,
 );
+const top = entry({ name: 'top', use: 'top CONTAINER [ps OPTIONS]', short: 'Display the running processes of a container', aliasesLine: 'berth container top, berth top' }, load.top);
+const stats = entry(
+  { name: 'stats', use: 'stats [OPTIONS] [CONTAINER...]', short: 'Display a live stream of container(s) resource usage statistics', aliasesLine: 'berth container stats, berth stats' },
+  load.stats,
+);
 const psAliases = 'berth container ls, berth container list, berth container ps, berth ps';
 const ps = entry({ name: 'ps', use: 'ps [OPTIONS]', short: 'List containers', aliasesLine: psAliases, commonOrder: 3 }, load.ps);
 const logs = entry({ name: 'logs', use: 'logs [OPTIONS] CONTAINER', short: 'Fetch the logs of a container', aliasesLine: 'berth container logs, berth logs' }, load.logs);
@@ -98,7 +105,7 @@ const events = entry({ name: 'events', use: 'events [OPTIONS]', short: 'Get real
 
 /** Top-level commands (`berth run`, `berth ps`, …). */
 export const COMMANDS: readonly CommandEntry[] = [
-  run, exec, create, start, stop, kill, rm, restart, rename, wait, attach, pause, unpause, ps, logs, inspect, images, rmi, tag, importEntry, history, version, info, events,
+  run, exec, create, start, stop, kill, rm, restart, rename, wait, attach, pause, unpause, top, stats, ps, logs, inspect, images, rmi, tag, importEntry, history, version, info, events,
 ];
 
 /** `berth container …`, `berth image …`, `berth system …`. */
@@ -120,7 +127,9 @@ export const GROUPS: readonly GroupEntry[] = [
       rm,
       { ...run, commonOrder: undefined },
       start,
+      stats,
       stop,
+      top,
       unpause,
       wait,
     ],

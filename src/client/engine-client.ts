@@ -14,6 +14,7 @@ import type {
   SystemVersion,
 } from '../types/engine.js';
 import type { ExecCreateRequest, ExecInspect, ExecStartRequest } from '../types/exec.js';
+import type { ContainerTopResponse } from '../types/stats.js';
 import { ApiError, DaemonUnreachableError, isConnectFailure } from './errors.js';
 import { DEFAULT_HOST, parseHost, type DaemonAddress } from './host.js';
 
@@ -400,6 +401,15 @@ export class EngineClient {
 
   async execResize(id: string, height: number, width: number): Promise<void> {
     await this.request('POST', `/exec/${encodeURIComponent(id)}/resize`, { query: { h: height, w: width } });
+  }
+
+  /** The stats stream (one JSON document per line) or, with stream=false, one document. */
+  containerStats(id: string, opts: { stream: boolean; oneShot?: boolean; signal?: AbortSignal }): Promise<IncomingMessage> {
+    return this.open('GET', `/containers/${encodeURIComponent(id)}/stats`, { query: { stream: opts.stream ? '1' : '0', 'one-shot': opts.oneShot ? '1' : undefined }, signal: opts.signal });
+  }
+
+  containerTop(id: string, psArgs?: string): Promise<ContainerTopResponse> {
+    return this.request('GET', `/containers/${encodeURIComponent(id)}/top`, { query: { ps_args: psArgs || undefined } });
   }
 
   containerLogs(id: string, opts: LogsOptions): Promise<IncomingMessage> {

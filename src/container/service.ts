@@ -24,6 +24,8 @@ import { ContainerIO, type AttachOptions, type AttachSession, type LogsOptions }
 import { ContainerViews, containerView, type ContainerView, type ListOptions } from './view.js';
 import { logSize, type LogEntry } from './logs.js';
 import { ExecManager, type ExecStart } from './exec.js';
+import { ContainerStatsReader, type StatsOptions } from './stats.js';
+import type { ContainerStats, ContainerTopResponse } from '../types/stats.js';
 import type { ExecCreateRequest, ExecInspect, ExecStartRequest } from '../types/exec.js';
 
 // The container service coordinates the parts: store (records, names),
@@ -66,6 +68,7 @@ export class ContainerService {
   private readonly views: ContainerViews;
   private readonly restarts: RestartScheduler;
   private readonly execs: ExecManager;
+  private readonly statsReader: ContainerStatsReader;
   private readonly clock: Clock;
 
   constructor(private readonly o: ContainerServiceOptions) {
@@ -75,6 +78,7 @@ export class ContainerService {
     this.io = new ContainerIO(o.tasks, o.log);
     this.views = new ContainerViews(this.store, o.images, o.snapshotter);
     this.restarts = new RestartScheduler(this.clock);
+    this.statsReader = new ContainerStatsReader(o.tasks, this.clock);
     this.execs = new ExecManager(o.tasks, o.events, (live) => this.eventAttributes(live.record), o.log);
   }
 
@@ -552,6 +556,16 @@ export class ContainerService {
 
   execResize(execId: string, height: number, width: number): Promise<void> {
     return this.execs.resize(execId, height, width);
+  }
+
+  // ---- stats and top -----------------------------------------------------------
+
+  stats(ref: string, opts: StatsOptions, send: (s: ContainerStats) => void | Promise<void>, signal: AbortSignal): Promise<void> {
+    return this.statsReader.stats(this.store.get(ref), opts, send, signal);
+  }
+
+  top(ref: string, psArgs: string): Promise<ContainerTopResponse> {
+    return this.statsReader.top(this.store.get(ref), psArgs);
   }
 
   // ---- inspect and list ------------------------------------------------------

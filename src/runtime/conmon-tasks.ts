@@ -1,9 +1,10 @@
 import { existsSync, readFileSync, watch, type FSWatcher } from 'node:fs';
 import { mkdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InvalidParameterError, SystemError } from '../errors/index.js';
+import { ConflictError, InvalidParameterError, SystemError } from '../errors/index.js';
 import { mountAll, unmountIfMounted, type MountDescription } from '../util/mount.js';
-import { connectStdin, launchConmon, liveConmonPid, resizeTty } from './conmon.js';
+import { CONTAINER_PID_FILE, connectStdin, launchConmon, liveConmonPid, resizeTty } from './conmon.js';
+import { readTaskStats, type TaskStats } from './cgroup-stats.js';
 import type { OciRuntime } from './oci-runtime.js';
 import type { ExecOptions, ExecProcess, ExitListener, RecoveredTask, StdinSink, TaskCreateOptions, TaskService } from './task.js';
 
@@ -181,6 +182,12 @@ export class ConmonTaskService implements TaskService {
       resize: (height, width) => resizeTty(dir, height, width),
       cleanup: () => rm(dir, { recursive: true, force: true }),
     };
+  }
+
+  async stats(id: string): Promise<TaskStats> {
+    const pid = Number((await readFile(join(this.bundleDir(id), CONTAINER_PID_FILE), 'utf8').catch(() => '')).trim());
+    if (!pid) throw new ConflictError(`container ${id} is not running`);
+    return readTaskStats(pid);
   }
 
   pids(id: string): Promise<number[]> {

@@ -3,3 +3,4 @@ export { chooseRuntime, availableRuntimes, detectCgroupLayout, findExecutable, t
 export { launchConmon, liveConmonPid, resizeTty, connectStdin, CONMON_PID_FILE, CONTAINER_PID_FILE, type ConmonOptions } from './conmon.js';
 export { ConmonTaskService, type ConmonTaskServiceOptions } from './conmon-tasks.js';
 export type { TaskService, TaskCreateOptions, RecoveredTask, StdinSink, ExitListener, ExecOptions, ExecProcess } from './task.js';
+export { readTaskStats, cgroupDirs, type TaskStats } from './cgroup-stats.js';

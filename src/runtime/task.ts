@@ -1,4 +1,5 @@
 import type { MountDescription } from '../util/mount.js';
+import type { TaskStats } from './cgroup-stats.js';
 
 // The task interface, drawn where containerd draws it: the container service
 // decides *what* runs (records, config, spec); a task service runs it and
@@ -94,4 +95,6 @@ export interface TaskService {
   exec(id: string, o: ExecOptions): Promise<ExecProcess>;
   /** Host pids of every process in the task. */
   pids(id: string): Promise<number[]>;
+  /** One sample of the task's resource usage (cgroups v1 or v2, its network namespace). */
+  stats(id: string): Promise<TaskStats>;
 }

@@ -1,5 +1,9 @@
 import type { Route } from '../router.js';
+import { InvalidParameterError } from '../../errors/index.js';
 import type { ContainerBackend } from './backend.js';
+import { boolParam } from '../params.js';
+import { drained } from '../streams.js';
+import { sendJson } from './system.js';
 
 // pause, unpause and the other `docker container` controls beyond the spine.
 
@@ -19,6 +23,24 @@ export function containerControlRoutes(b: ContainerBackend): Route[] {
       handler: async ({ res, params }) => {
         await b.unpause(params.id!);
         res.writeHead(204).end();
+      },
+    },
+    {
+      method: 'GET',
+      path: '/containers/{id}/top',
+      handler: async ({ res, params, query }) => sendJson(res, 200, await b.top(params.id!, query.get('ps_args') ?? '')),
+    },
+    {
+      method: 'GET',
+      path: '/containers/{id}/stats',
+      handler: async ({ res, params, query, signal }) => {
+        const stream = boolParam(query, 'stream', true);
+        const oneShot = boolParam(query, 'one-shot');
+        if (stream && oneShot) throw new InvalidParameterError('cannot have stream=true and one-shot=true');
+        b.get(params.id!); // 404 before the headers
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        await b.stats(params.id!, { stream, oneShot }, (s) => (res.write(JSON.stringify(s) + '\n') ? undefined : drained(res)), signal);
+        res.end();
       },
     },
   ];
