@@ -13,5 +13,7 @@ await build({
   target: 'node20',
   outdir: 'dist/cli-bundle',
   sourcemap: true,
+  // CommonJS with dynamic require()s (cp's tar handling): loaded by node from node_modules, on use only.
+  external: ['tar-stream'],
   logLevel: 'warning',
 });

@@ -36,6 +36,8 @@ import { entryPath, secureResolve } from './secure-path.js';
 
 export interface ApplyOptions {
   signal?: AbortSignal;
+  /** Owner for every extracted entry instead of the tar's (docker cp: the container's root or user). */
+  chown?: { uid: number; gid: number };
 }
 
 export interface ApplyResult {
@@ -121,7 +123,10 @@ class Applier {
   private readonly realDirs = new Set<string>(['']);
   private readonly dirTimes: Array<{ path: string; mtime: Date }> = [];
 
-  constructor(private readonly root: string) {}
+  constructor(
+    private readonly root: string,
+    private readonly chown?: { uid: number; gid: number },
+  ) {}
 
   /** Resolves the parent of `parts` securely and creates it if missing. */
   private async parentOf(parts: string[]): Promise<string[]> {
@@ -242,7 +247,7 @@ class Applier {
           }
           // On the descriptor: no path lookup, nothing to follow.
           // chown clears set-id bits, so the mode comes after it.
-          if (isRoot) fchownSync(fd, header.uid ?? 0, header.gid ?? 0);
+          if (isRoot) fchownSync(fd, this.chown?.uid ?? header.uid ?? 0, this.chown?.gid ?? header.gid ?? 0);
           fchmodSync(fd, mode);
           futimesSync(fd, mtime, mtime);
         } finally {
@@ -290,7 +295,7 @@ class Applier {
     }
 
     this.markWritten(rel);
-    if (isRoot) lchownSync(path, header.uid ?? 0, header.gid ?? 0);
+    if (isRoot) lchownSync(path, this.chown?.uid ?? header.uid ?? 0, this.chown?.gid ?? header.gid ?? 0);
     // Symlinks have no mode of their own.
     if (type !== 'symlink') chmodSync(path, mode);
     await applyXattrs(path, header.pax);
@@ -337,7 +342,7 @@ export async function applyLayer(input: Readable, targetDir: string, opts: Apply
   const onAbort = () => fail(opts.signal!.reason);
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   stream.pipe(extract as unknown as Writable);
-  const applier = new Applier(root);
+  const applier = new Applier(root, opts.chown);
   try {
     for await (const entry of extract) {
       opts.signal?.throwIfAborted();

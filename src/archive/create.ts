@@ -2,7 +2,7 @@ import { createReadStream, type Stats } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { pack as tarPack, type Header, type Pack } from 'tar-stream';
+import { extract as tarExtract, pack as tarPack, type Header, type Pack } from 'tar-stream';
 
 // Tar of a directory tree for export, save and commit: paths relative to the
 // directory, in a stable (sorted) order, with symlinks, hard links, modes,
@@ -22,7 +22,11 @@ function mtimeOf(st: Stats): Date {
   return new Date(Math.floor(st.mtimeMs / 1000) * 1000);
 }
 
-async function walk(pack: Pack, dir: string, opts: CreateTarOptions): Promise<void> {
+function walkInto(pack: Pack, dir: string, prefix: string): Promise<void> {
+  return walk(pack, dir, {}, prefix);
+}
+
+async function walk(pack: Pack, dir: string, opts: CreateTarOptions, prefix = ''): Promise<void> {
   const seen = new Map<string, string>(); // dev:ino → first path, for hard links
   async function visit(abs: string, rel: string): Promise<void> {
     const names = (await readdir(abs)).sort();
@@ -58,7 +62,7 @@ async function walk(pack: Pack, dir: string, opts: CreateTarOptions): Promise<vo
       // Sockets cannot be archived; tar skips them as well.
     }
   }
-  await visit(dir, '');
+  await visit(dir, prefix);
 }
 
 /** Writes one file's content as an entry, waiting for the pack to drain. */
@@ -85,6 +89,37 @@ function entry(pack: Pack, header: Partial<Header> & { name: string }): Promise<
   return new Promise((resolve, reject) => pack.entry(header, '', (err) => (err ? reject(err) : resolve())));
 }
 
+/**
+ * Streams a tar of one resource (file, directory tree, symlink, device) under
+ * the name `rebaseName` (docker cp's TarResourceRebase): a directory's
+ * entries come as `rebaseName/...`. A symlink is archived as the link.
+ */
+export function createTarOfPath(path: string, rebaseName: string): Readable {
+  const pack = tarPack();
+  (async () => {
+    const st = await lstat(path);
+    const common = { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: mtimeOf(st) };
+    if (st.isDirectory()) {
+      await entry(pack, { ...common, name: `${rebaseName}/`, type: 'directory' });
+      await walkInto(pack, path, rebaseName);
+    } else if (st.isSymbolicLink()) {
+      await entry(pack, { ...common, name: rebaseName, type: 'symlink', linkname: await readlink(path) });
+    } else if (st.isFile()) {
+      await fileEntry(pack, { ...common, name: rebaseName, type: 'file', size: st.size }, path);
+    } else if (st.isFIFO()) {
+      await entry(pack, { ...common, name: rebaseName, type: 'fifo' });
+    } else if (st.isCharacterDevice() || st.isBlockDevice()) {
+      const major = Number((BigInt(st.rdev) >> 8n) & 0xfffn);
+      const minor = Number((BigInt(st.rdev) & 0xffn) | ((BigInt(st.rdev) >> 12n) & 0xfff00n));
+      await entry(pack, { ...common, name: rebaseName, type: st.isCharacterDevice() ? 'character-device' : 'block-device', devmajor: major, devminor: minor });
+    }
+  })().then(
+    () => pack.finalize(),
+    (err) => pack.destroy(err),
+  );
+  return Readable.from(pack as AsyncIterable<Buffer>, { objectMode: false });
+}
+
 /** Streams a tar of the contents of `dir` (not including `dir` itself). */
 export function createTarFromDir(dir: string, opts: CreateTarOptions = {}): Readable {
   const pack = tarPack();
@@ -93,5 +128,38 @@ export function createTarFromDir(dir: string, opts: CreateTarOptions = {}): Read
     (err) => pack.destroy(err),
   );
   // A node Readable, so callers can use node's pipeline(); destroying it stops the walk.
+  return Readable.from(pack as AsyncIterable<Buffer>, { objectMode: false });
+}
+
+/**
+ * Renames a tar's entries whose first element is `oldBase` to start with
+ * `newBase` (docker's RebaseArchiveEntries), hard-link targets included.
+ */
+export function rebaseTar(input: Readable, oldBase: string, newBase: string): Readable {
+  const extract = tarExtract();
+  const pack = tarPack();
+  const rename = (name: string) => {
+    let n = name.replace(/^\/+/, '');
+    if (oldBase === '.') {
+      n = n.replace(/^\.(\/|$)/, '');
+      return n ? `${newBase}/${n}` : `${newBase}/`;
+    }
+    if (n === oldBase || n.startsWith(`${oldBase}/`)) return newBase + n.slice(oldBase.length);
+    return name;
+  };
+  (async () => {
+    for await (const e of extract as AsyncIterable<{ header: Header } & AsyncIterable<Buffer>>) {
+      const header = { ...e.header, name: rename(e.header.name) };
+      if (header.type === 'link' && header.linkname) header.linkname = rename(header.linkname);
+      const chunks: Buffer[] = [];
+      for await (const c of e) chunks.push(c);
+      await new Promise<void>((resolve, reject) => pack.entry(header, Buffer.concat(chunks), (err) => (err ? reject(err) : resolve())));
+    }
+  })().then(
+    () => pack.finalize(),
+    (err) => pack.destroy(err),
+  );
+  input.on('error', (err) => extract.destroy(err));
+  input.pipe(extract as unknown as NodeJS.WritableStream);
   return Readable.from(pack as AsyncIterable<Buffer>, { objectMode: false });
 }

@@ -18,6 +18,7 @@ const load = {
   wait: () => import('./commands/container-lifecycle.js').then((m) => m.waitCommand),
   attach: () => import('./commands/container-attach.js').then((m) => m.attachCommand),
   exec: () => import('./commands/container-exec.js').then((m) => m.execCommand),
+  cp: () => import('./commands/container-cp.js').then((m) => m.cpCommand),
   top: () => import('./commands/container-top.js').then((m) => m.topCommand),
   stats: () => import('./commands/container-stats.js').then((m) => m.statsCommand),
   pause: () => import('./commands/container-control.js').then((m) => m.pauseCommand),
@@ -72,6 +73,15 @@ const unpause = entry(
   { name: 'unpause', use: 'unpause CONTAINER [CONTAINER...]', short: 'Unpause all processes within one or more containers', aliasesLine: 'berth container unpause, berth unpause' },
   load.unpause,
 );
+const cp = entry(
+  {
+    name: 'cp',
+    use: 'cp [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n\tberth cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH',
+    short: 'Copy files/folders between a container and the local filesystem',
+    aliasesLine: 'berth container cp, berth cp',
+  },
+  load.cp,
+);
 const top = entry({ name: 'top', use: 'top CONTAINER [ps OPTIONS]', short: 'Display the running processes of a container', aliasesLine: 'berth container top, berth top' }, load.top);
 const stats = entry(
   { name: 'stats', use: 'stats [OPTIONS] [CONTAINER...]', short: 'Display a live stream of container(s) resource usage statistics', aliasesLine: 'berth container stats, berth stats' },
@@ -105,7 +115,7 @@ const events = entry({ name: 'events', use: 'events [OPTIONS]', short: 'Get real
 
 /** Top-level commands (`berth run`, `berth ps`, …). */
 export const COMMANDS: readonly CommandEntry[] = [
-  run, exec, create, start, stop, kill, rm, restart, rename, wait, attach, pause, unpause, top, stats, ps, logs, inspect, images, rmi, tag, importEntry, history, version, info, events,
+  run, exec, create, start, stop, kill, rm, restart, rename, wait, attach, cp, pause, unpause, top, stats, ps, logs, inspect, images, rmi, tag, importEntry, history, version, info, events,
 ];
 
 /** `berth container …`, `berth image …`, `berth system …`. */
@@ -115,6 +125,7 @@ export const GROUPS: readonly GroupEntry[] = [
     short: 'Manage containers',
     subcommands: [
       attach,
+      cp,
       create,
       { ...exec, commonOrder: undefined },
       entry({ name: 'inspect', use: 'inspect [OPTIONS] CONTAINER [CONTAINER...]', short: 'Display detailed information on one or more containers' }, load.containerInspect),

@@ -412,6 +412,28 @@ export class EngineClient {
     return this.request('GET', `/containers/${encodeURIComponent(id)}/top`, { query: { ps_args: psArgs || undefined } });
   }
 
+  /** HEAD /archive: the path's stat, from the X-Docker-Container-Path-Stat header. */
+  async containerStatPath(id: string, path: string): Promise<ContainerPathStat> {
+    const res = await this.open('HEAD', `/containers/${encodeURIComponent(id)}/archive`, { query: { path } });
+    res.resume();
+    return decodePathStat(res);
+  }
+
+  /** GET /archive: the stat and the tar of the path. */
+  async copyFromContainer(id: string, path: string): Promise<{ stat: ContainerPathStat; content: IncomingMessage }> {
+    const res = await this.open('GET', `/containers/${encodeURIComponent(id)}/archive`, { query: { path } });
+    return { stat: decodePathStat(res), content: res };
+  }
+
+  /** PUT /archive: extracts a tar into the directory `path`. */
+  async copyToContainer(id: string, path: string, content: NodeJS.ReadableStream, opts: { copyUIDGID?: boolean; allowOverwriteDirWithFile?: boolean } = {}): Promise<void> {
+    await this.request('PUT', `/containers/${encodeURIComponent(id)}/archive`, {
+      query: { path, noOverwriteDirNonDir: opts.allowOverwriteDirWithFile ? undefined : 'true', copyUIDGID: opts.copyUIDGID ? 'true' : undefined },
+      rawBody: content,
+      headers: { 'Content-Type': 'application/x-tar' },
+    });
+  }
+
   containerLogs(id: string, opts: LogsOptions): Promise<IncomingMessage> {
     return this.open('GET', `/containers/${encodeURIComponent(id)}/logs`, {
       query: {
@@ -487,6 +509,22 @@ export class EngineClient {
 /** Image names may hold slashes and colons; only escape what breaks a path. */
 function encodeImageName(name: string): string {
   return name.split('/').map(encodeURIComponent).join('/');
+}
+
+export interface ContainerPathStat {
+  name: string;
+  size: number;
+  /** Go's os.FileMode bits. */
+  mode: number;
+  mtime: string;
+  linkTarget: string;
+}
+
+function decodePathStat(res: IncomingMessage): ContainerPathStat {
+  const raw = res.headers['x-docker-container-path-stat'];
+  const text = Array.isArray(raw) ? raw[0] : raw;
+  if (!text) throw new Error('unable to get resource stat from response');
+  return JSON.parse(Buffer.from(text, 'base64').toString('utf8')) as ContainerPathStat;
 }
 
 export function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {

@@ -12,6 +12,7 @@ export {
   type AttachOptions,
   type Filters,
   type Query,
+  type ContainerPathStat,
 } from './engine-client.js';
 export { ApiError, DaemonUnreachableError, StreamError, isConnectFailure } from './errors.js';
 export { DEFAULT_HOST, parseHost, chooseHost, InvalidHostError, type DaemonAddress, type HostChoice } from './host.js';

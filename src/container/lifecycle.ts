@@ -28,6 +28,8 @@ export class Live {
   starting: Promise<void> = Promise.resolve();
   /** Record writes, in order; removal waits for them. */
   saving: Promise<void> = Promise.resolve();
+  /** Operations reading or writing the running container's rootfs (cp); its teardown waits for them. */
+  busy = new Set<Promise<unknown>>();
   removed = false;
   constructor(public record: ContainerRecord) {}
 

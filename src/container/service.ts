@@ -25,6 +25,8 @@ import { ContainerViews, containerView, type ContainerView, type ListOptions } f
 import { logSize, type LogEntry } from './logs.js';
 import { ExecManager, type ExecStart } from './exec.js';
 import { ContainerStatsReader, type StatsOptions } from './stats.js';
+import { ContainerArchive, type PathStat, type PutArchiveOptions } from './archive.js';
+import type { Readable } from 'node:stream';
 import type { ContainerStats, ContainerTopResponse } from '../types/stats.js';
 import type { ExecCreateRequest, ExecInspect, ExecStartRequest } from '../types/exec.js';
 
@@ -53,6 +55,8 @@ export interface ContainerServiceOptions {
   events: EventBus;
   cgroupParent: string;
   log: (level: 'debug' | 'info' | 'warn' | 'error', msg: string) => void;
+  /** Runtime-only scratch space (tmpfs) for temporary mounts of stopped containers' roots. */
+  scratchRoot: string;
   /** Time for restart backoff and stop timeouts; tests inject their own. */
   clock?: Clock;
 }
@@ -69,6 +73,7 @@ export class ContainerService {
   private readonly restarts: RestartScheduler;
   private readonly execs: ExecManager;
   private readonly statsReader: ContainerStatsReader;
+  private readonly archive: ContainerArchive;
   private readonly clock: Clock;
 
   constructor(private readonly o: ContainerServiceOptions) {
@@ -79,6 +84,7 @@ export class ContainerService {
     this.views = new ContainerViews(this.store, o.images, o.snapshotter);
     this.restarts = new RestartScheduler(this.clock);
     this.statsReader = new ContainerStatsReader(o.tasks, this.clock);
+    this.archive = new ContainerArchive(o.tasks, o.snapshotter, o.scratchRoot);
     this.execs = new ExecManager(o.tasks, o.events, (live) => this.eventAttributes(live.record), o.log);
   }
 
@@ -87,6 +93,7 @@ export class ContainerService {
   /** Loads records, re-adopts running containers, repairs what a crash left. */
   async init(): Promise<void> {
     await this.store.load();
+    await this.archive.init();
     await this.tasks.init((id, code) => void this.onExitFile(id, code));
     // Snapshots of containers whose record is gone (crash during create/remove).
     for (const snap of await this.o.snapshotter.list()) {
@@ -307,7 +314,8 @@ export class ContainerService {
     const attrs = this.eventAttributes(r);
     this.o.events.emit('container', 'die', r.id, { ...attrs, exitCode: String(exitCode) });
     resolveWaiters(live, ['not-running', 'next-exit']);
-    live.teardown = this.teardownRun(r.id);
+    // A cp still reading or writing the rootfs finishes first.
+    live.teardown = Promise.allSettled([...live.busy]).then(() => this.teardownRun(r.id));
     await persisted;
     if (autoRemove) await this.remove(r.id, { force: true }).catch((err) => this.o.log('warn', `auto-remove ${r.id}: ${errorMessage(err)}`));
     else if (restart && r.state.status === 'restarting' && !live.removed) this.scheduleRestart(live);
@@ -556,6 +564,31 @@ export class ContainerService {
 
   execResize(execId: string, height: number, width: number): Promise<void> {
     return this.execs.resize(execId, height, width);
+  }
+
+  // ---- archive (docker cp) -------------------------------------------------------
+
+  archiveStat(ref: string, path: string): Promise<PathStat> {
+    const live = this.store.get(ref);
+    return this.archive.withRoot(live, async (root) => (await this.archive.stat(live, root, path)).stat);
+  }
+
+  /** Stats `path`, then hands its tar to `consume` (errors before consume become the HTTP answer). */
+  archiveGet(ref: string, path: string, consume: (stat: PathStat, tar: Readable) => Promise<void>): Promise<void> {
+    const live = this.store.get(ref);
+    return this.archive.withRoot(live, async (root) => {
+      const { stat, resolved, abs } = await this.archive.stat(live, root, path);
+      this.o.events.emit('container', 'archive-path', live.record.id, this.eventAttributes(live.record));
+      await consume(stat, this.archive.tar(resolved, abs));
+    });
+  }
+
+  archivePut(ref: string, path: string, body: Readable, opts: PutArchiveOptions): Promise<void> {
+    const live = this.store.get(ref);
+    return this.archive.withRoot(live, async (root) => {
+      await this.archive.extract(live, root, path, body, opts);
+      this.o.events.emit('container', 'extract-to-dir', live.record.id, this.eventAttributes(live.record));
+    });
   }
 
   // ---- stats and top -----------------------------------------------------------

@@ -50,6 +50,7 @@ export async function runDaemon(config: DaemonConfig, log: Logger): Promise<void
       images,
       snapshotter,
       tasks,
+      scratchRoot: join(config.execRoot, 'mounts'),
       initPath,
       events,
       cgroupParent: config.cgroupParent,

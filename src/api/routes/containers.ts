@@ -8,6 +8,7 @@ import type { ContainerCreateRequest } from '../../types/engine.js';
 import type { ContainerBackend } from './backend.js';
 import { sendJson } from './system.js';
 import { containerControlRoutes } from './container-control.js';
+import { containerArchiveRoutes } from './container-archive.js';
 
 const WAIT_CONDITIONS: WaitCondition[] = ['not-running', 'next-exit', 'removed'];
 
@@ -26,6 +27,7 @@ function outputWriter(out: Writable, tty: boolean, timestamps = false): (e: LogE
 export function containerRoutes(b: ContainerBackend): Route[] {
   return [
     ...containerControlRoutes(b),
+    ...containerArchiveRoutes(b),
     {
       method: 'POST',
       path: '/containers/create',
