@@ -19,6 +19,8 @@ const load = {
   attach: () => import('./commands/container-attach.js').then((m) => m.attachCommand),
   exec: () => import('./commands/container-exec.js').then((m) => m.execCommand),
   cp: () => import('./commands/container-cp.js').then((m) => m.cpCommand),
+  diff: () => import('./commands/container-diff-export.js').then((m) => m.diffCommand),
+  export: () => import('./commands/container-diff-export.js').then((m) => m.exportCommand),
   top: () => import('./commands/container-top.js').then((m) => m.topCommand),
   stats: () => import('./commands/container-stats.js').then((m) => m.statsCommand),
   pause: () => import('./commands/container-control.js').then((m) => m.pauseCommand),
@@ -82,6 +84,8 @@ const cp = entry(
   },
   load.cp,
 );
+const diff = entry({ name: 'diff', use: 'diff CONTAINER', short: "Inspect changes to files or directories on a container's filesystem", aliasesLine: 'berth container diff, berth diff' }, load.diff);
+const exportEntry = entry({ name: 'export', use: 'export [OPTIONS] CONTAINER', short: "Export a container's filesystem as a tar archive", aliasesLine: 'berth container export, berth export' }, load.export);
 const top = entry({ name: 'top', use: 'top CONTAINER [ps OPTIONS]', short: 'Display the running processes of a container', aliasesLine: 'berth container top, berth top' }, load.top);
 const stats = entry(
   { name: 'stats', use: 'stats [OPTIONS] [CONTAINER...]', short: 'Display a live stream of container(s) resource usage statistics', aliasesLine: 'berth container stats, berth stats' },
@@ -115,7 +119,7 @@ const events = entry({ name: 'events', use: 'events [OPTIONS]', short: 'Get real
 
 /** Top-level commands (`berth run`, `berth ps`, …). */
 export const COMMANDS: readonly CommandEntry[] = [
-  run, exec, create, start, stop, kill, rm, restart, rename, wait, attach, cp, pause, unpause, top, stats, ps, logs, inspect, images, rmi, tag, importEntry, history, version, info, events,
+  run, exec, create, start, stop, kill, rm, restart, rename, wait, attach, cp, diff, exportEntry, pause, unpause, top, stats, ps, logs, inspect, images, rmi, tag, importEntry, history, version, info, events,
 ];
 
 /** `berth container …`, `berth image …`, `berth system …`. */
@@ -127,7 +131,9 @@ export const GROUPS: readonly GroupEntry[] = [
       attach,
       cp,
       create,
+      diff,
       { ...exec, commonOrder: undefined },
+      exportEntry,
       entry({ name: 'inspect', use: 'inspect [OPTIONS] CONTAINER [CONTAINER...]', short: 'Display detailed information on one or more containers' }, load.containerInspect),
       kill,
       logs,

@@ -26,6 +26,8 @@ import { logSize, type LogEntry } from './logs.js';
 import { ExecManager, type ExecStart } from './exec.js';
 import { ContainerStatsReader, type StatsOptions } from './stats.js';
 import { ContainerArchive, type PathStat, type PutArchiveOptions } from './archive.js';
+import { containerChanges, type Change } from './diff.js';
+import { createTarFromDir } from '../archive/index.js';
 import type { Readable } from 'node:stream';
 import type { ContainerStats, ContainerTopResponse } from '../types/stats.js';
 import type { ExecCreateRequest, ExecInspect, ExecStartRequest } from '../types/exec.js';
@@ -588,6 +590,21 @@ export class ContainerService {
     return this.archive.withRoot(live, async (root) => {
       await this.archive.extract(live, root, path, body, opts);
       this.o.events.emit('container', 'extract-to-dir', live.record.id, this.eventAttributes(live.record));
+    });
+  }
+
+  /** docker diff: the container's changes against its image. */
+  changes(ref: string): Promise<Change[]> {
+    const live = this.store.get(ref);
+    return containerChanges(live.record, this.o.snapshotter);
+  }
+
+  /** docker export: a tar of the container's filesystem, streamed to `consume`. */
+  export(ref: string, consume: (tar: Readable) => Promise<void>): Promise<void> {
+    const live = this.store.get(ref);
+    return this.archive.withRoot(live, async (root) => {
+      this.o.events.emit('container', 'export', live.record.id, this.eventAttributes(live.record));
+      await consume(createTarFromDir(root));
     });
   }
 

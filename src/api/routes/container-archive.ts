@@ -22,6 +22,24 @@ function statHeader(stat: unknown): string {
 export function containerArchiveRoutes(b: ContainerBackend): Route[] {
   return [
     {
+      method: 'GET',
+      path: '/containers/{id}/changes',
+      handler: async ({ res, params }) => {
+        const changes = await b.changes(params.id!);
+        res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(changes.length ? changes : null));
+      },
+    },
+    {
+      method: 'GET',
+      path: '/containers/{id}/export',
+      handler: async ({ res, params }) => {
+        await b.export(params.id!, async (tar) => {
+          res.writeHead(200, { 'Content-Type': 'application/x-tar' });
+          await pipeline(tar, res);
+        });
+      },
+    },
+    {
       method: 'HEAD',
       path: '/containers/{id}/archive',
       handler: async ({ res, params, query }) => {
