@@ -27,6 +27,7 @@ import { ExecManager, type ExecStart } from './exec.js';
 import { ContainerStatsReader, type StatsOptions } from './stats.js';
 import { ContainerArchive, type PathStat, type PutArchiveOptions } from './archive.js';
 import { containerChanges, type Change } from './diff.js';
+import { applyUpdate, type UpdateRequest } from './update.js';
 import { createTarFromDir } from '../archive/index.js';
 import type { Readable } from 'node:stream';
 import type { ContainerStats, ContainerTopResponse } from '../types/stats.js';
@@ -428,6 +429,26 @@ export class ContainerService {
       if (isRunning(live.record.state.status)) await this.stopRunning(live, opts);
       await this.startLocked(live);
       this.o.events.emit('container', 'restart', live.record.id, this.eventAttributes(live.record));
+    });
+  }
+
+  // ---- update --------------------------------------------------------------------
+
+  /** docker update: new limits and restart policy; a running task gets the limits at once. */
+  update(ref: string, req: UpdateRequest): Promise<{ Warnings: string[] }> {
+    const live = this.store.get(ref);
+    return live.serialize(async () => {
+      const r = live.record;
+      const { hostConfig, resources } = applyUpdate(r.hostConfig, req);
+      if (resources && isRunning(r.state.status)) {
+        await this.tasks.update(r.id, resources).catch((err) => {
+          throw new SystemError(`Cannot update container ${r.id}: ${errorMessage(err)}`, { cause: err });
+        });
+      }
+      r.hostConfig = hostConfig;
+      await this.persist(live);
+      this.o.events.emit('container', 'update', r.id, this.eventAttributes(r));
+      return { Warnings: [] };
     });
   }
 

@@ -6,7 +6,7 @@ import { mountAll, unmountIfMounted, type MountDescription } from '../util/mount
 import { CONTAINER_PID_FILE, connectStdin, launchConmon, liveConmonPid, resizeTty } from './conmon.js';
 import { readTaskStats, type TaskStats } from './cgroup-stats.js';
 import type { OciRuntime } from './oci-runtime.js';
-import type { ExecOptions, ExecProcess, ExitListener, RecoveredTask, StdinSink, TaskCreateOptions, TaskService } from './task.js';
+import type { TaskResources, ExecOptions, ExecProcess, ExitListener, RecoveredTask, StdinSink, TaskCreateOptions, TaskService } from './task.js';
 
 // The task service over conmon + runc/crun. Layout under execRoot (a tmpfs,
 // so a reboot clears it):
@@ -182,6 +182,22 @@ export class ConmonTaskService implements TaskService {
       resize: (height, width) => resizeTty(dir, height, width),
       cleanup: () => rm(dir, { recursive: true, force: true }),
     };
+  }
+
+  update(id: string, r: TaskResources): Promise<void> {
+    const flags: string[] = [];
+    const add = (flag: string, v: number | string | undefined) => v !== undefined && flags.push(`--${flag}`, String(v));
+    add('memory', r.memory);
+    add('memory-swap', r.memorySwap);
+    add('memory-reservation', r.memoryReservation);
+    add('cpu-share', r.cpuShares);
+    add('cpu-period', r.cpuPeriod);
+    add('cpu-quota', r.cpuQuota);
+    add('cpuset-cpus', r.cpusetCpus);
+    add('cpuset-mems', r.cpusetMems);
+    add('pids-limit', r.pidsLimit);
+    add('blkio-weight', r.blkioWeight);
+    return this.runtimeFor(id).update(id, flags);
   }
 
   async stats(id: string): Promise<TaskStats> {

@@ -69,6 +69,11 @@ export class OciRuntime {
     return this.run(['resume', id]).then(() => undefined);
   }
 
+  /** runc/crun update with its flag names. */
+  update(id: string, flags: string[]): Promise<void> {
+    return this.run(['update', ...flags, id]).then(() => undefined);
+  }
+
   /** Host pids of every process in the container (`ps --format json`). */
   async pids(id: string): Promise<number[]> {
     return JSON.parse(await this.run(['ps', '--format', 'json', id])) as number[] ?? [];

@@ -58,6 +58,20 @@ export interface ExecProcess {
   cleanup(): Promise<void>;
 }
 
+/** Limits `update` changes on a live task (runc update). */
+export interface TaskResources {
+  memory?: number;
+  memorySwap?: number;
+  memoryReservation?: number;
+  cpuShares?: number;
+  cpuPeriod?: number;
+  cpuQuota?: number;
+  cpusetCpus?: string;
+  cpusetMems?: string;
+  pidsLimit?: number;
+  blkioWeight?: number;
+}
+
 export type ExitListener = (id: string, exitCode: number) => void;
 
 export interface TaskService {
@@ -93,6 +107,8 @@ export interface TaskService {
   processSpec(id: string): Promise<Record<string, unknown>>;
   /** Runs another process in the running task; rejects with the runtime's error if it cannot start. */
   exec(id: string, o: ExecOptions): Promise<ExecProcess>;
+  /** Changes the running task's cgroup limits. */
+  update(id: string, r: TaskResources): Promise<void>;
   /** Host pids of every process in the task. */
   pids(id: string): Promise<number[]>;
   /** One sample of the task's resource usage (cgroups v1 or v2, its network namespace). */

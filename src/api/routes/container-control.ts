@@ -1,6 +1,7 @@
 import type { Route } from '../router.js';
 import { InvalidParameterError } from '../../errors/index.js';
 import type { ContainerBackend } from './backend.js';
+import type { UpdateRequest } from '../../container/update.js';
 import { boolParam } from '../params.js';
 import { drained } from '../streams.js';
 import { sendJson } from './system.js';
@@ -23,6 +24,14 @@ export function containerControlRoutes(b: ContainerBackend): Route[] {
       handler: async ({ res, params }) => {
         await b.unpause(params.id!);
         res.writeHead(204).end();
+      },
+    },
+    {
+      method: 'POST',
+      path: '/containers/{id}/update',
+      handler: async ({ res, params, json }) => {
+        const body = (await json<UpdateRequest>()) ?? {};
+        sendJson(res, 200, await b.update(params.id!, body));
       },
     },
     {
