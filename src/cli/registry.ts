@@ -22,6 +22,8 @@ const load = {
   diff: () => import('./commands/container-diff-export.js').then((m) => m.diffCommand),
   export: () => import('./commands/container-diff-export.js').then((m) => m.exportCommand),
   update: () => import('./commands/container-update.js').then((m) => m.updateCommand),
+  containerPrune: () => import('./commands/container-prune.js').then((m) => m.containerPruneCommand),
+  port: () => import('./commands/container-port.js').then((m) => m.portCommand),
   top: () => import('./commands/container-top.js').then((m) => m.topCommand),
   stats: () => import('./commands/container-stats.js').then((m) => m.statsCommand),
   pause: () => import('./commands/container-control.js').then((m) => m.pauseCommand),
@@ -88,6 +90,7 @@ const cp = entry(
 const diff = entry({ name: 'diff', use: 'diff CONTAINER', short: "Inspect changes to files or directories on a container's filesystem", aliasesLine: 'berth container diff, berth diff' }, load.diff);
 const exportEntry = entry({ name: 'export', use: 'export [OPTIONS] CONTAINER', short: "Export a container's filesystem as a tar archive", aliasesLine: 'berth container export, berth export' }, load.export);
 const update = entry({ name: 'update', use: 'update [OPTIONS] CONTAINER [CONTAINER...]', short: 'Update configuration of one or more containers', aliasesLine: 'berth container update, berth update' }, load.update);
+const port = entry({ name: 'port', use: 'port CONTAINER [PRIVATE_PORT[/PROTO]]', short: 'List port mappings or a specific mapping for the container', aliasesLine: 'berth container port, berth port' }, load.port);
 const top = entry({ name: 'top', use: 'top CONTAINER [ps OPTIONS]', short: 'Display the running processes of a container', aliasesLine: 'berth container top, berth top' }, load.top);
 const stats = entry(
   { name: 'stats', use: 'stats [OPTIONS] [CONTAINER...]', short: 'Display a live stream of container(s) resource usage statistics', aliasesLine: 'berth container stats, berth stats' },
@@ -121,7 +124,7 @@ const events = entry({ name: 'events', use: 'events [OPTIONS]', short: 'Get real
 
 /** Top-level commands (`berth run`, `berth ps`, …). */
 export const COMMANDS: readonly CommandEntry[] = [
-  run, exec, create, start, stop, kill, rm, restart, rename, wait, attach, cp, diff, exportEntry, pause, unpause, top, stats, update, ps, logs, inspect, images, rmi, tag, importEntry, history, version, info, events,
+  run, exec, create, start, stop, kill, rm, restart, rename, wait, attach, cp, diff, exportEntry, pause, unpause, port, top, stats, update, ps, logs, inspect, images, rmi, tag, importEntry, history, version, info, events,
 ];
 
 /** `berth container …`, `berth image …`, `berth system …`. */
@@ -141,6 +144,8 @@ export const GROUPS: readonly GroupEntry[] = [
       logs,
       { ...ps, name: 'ls', aliases: ['ps', 'list'], use: 'ls [OPTIONS]', commonOrder: undefined },
       pause,
+      port,
+      entry({ name: 'prune', use: 'prune [OPTIONS]', short: 'Remove all stopped containers' }, load.containerPrune),
       rename,
       restart,
       rm,

@@ -28,6 +28,7 @@ import { ContainerStatsReader, type StatsOptions } from './stats.js';
 import { ContainerArchive, type PathStat, type PutArchiveOptions } from './archive.js';
 import { containerChanges, type Change } from './diff.js';
 import { applyUpdate, type UpdateRequest } from './update.js';
+import { pruneFilter } from './prune.js';
 import { createTarFromDir } from '../archive/index.js';
 import type { Readable } from 'node:stream';
 import type { ContainerStats, ContainerTopResponse } from '../types/stats.js';
@@ -430,6 +431,31 @@ export class ContainerService {
       await this.startLocked(live);
       this.o.events.emit('container', 'restart', live.record.id, this.eventAttributes(live.record));
     });
+  }
+
+  // ---- prune -----------------------------------------------------------------------
+
+  /** docker container prune: removes every stopped container the filters select. */
+  async prune(filters: Record<string, string[]>): Promise<{ ContainersDeleted: string[] | null; SpaceReclaimed: number }> {
+    const wanted = pruneFilter(filters, this.clock.now());
+    const deleted: string[] = [];
+    let reclaimed = 0;
+    for (const live of this.store.all()) {
+      const r = live.record;
+      if (isRunning(r.state.status) || r.state.status === 'restarting' || !wanted(r)) continue;
+      const size = (await this.o.snapshotter.usage(r.id).catch(() => ({ size: 0 }))).size;
+      try {
+        await this.remove(r.id);
+      } catch (err) {
+        // Started meanwhile, or removed by someone else: not ours to report.
+        this.o.log('debug', `prune: ${r.id.slice(0, 12)}: ${errorMessage(err)}`);
+        continue;
+      }
+      deleted.push(r.id);
+      reclaimed += size;
+    }
+    this.o.events.emit('container', 'prune', '', { reclaimed: String(reclaimed) });
+    return { ContainersDeleted: deleted.length ? deleted : null, SpaceReclaimed: reclaimed };
   }
 
   // ---- update --------------------------------------------------------------------

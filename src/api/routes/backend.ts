@@ -9,7 +9,7 @@ import type { JSONMessage, SystemVersion } from '../../types/engine.js';
 // the service's mutable records.
 export type ContainerBackend = Pick<
   ContainerService,
-  'create' | 'start' | 'stop' | 'kill' | 'restart' | 'rename' | 'remove' | 'wait' | 'logs' | 'attach' | 'resize' | 'inspect' | 'list' | 'get' | 'pause' | 'unpause' | 'stats' | 'top' | 'archiveStat' | 'archiveGet' | 'archivePut' | 'changes' | 'export' | 'update'
+  'create' | 'start' | 'stop' | 'kill' | 'restart' | 'rename' | 'remove' | 'wait' | 'logs' | 'attach' | 'resize' | 'inspect' | 'list' | 'get' | 'pause' | 'unpause' | 'stats' | 'top' | 'archiveStat' | 'archiveGet' | 'archivePut' | 'changes' | 'export' | 'update' | 'prune'
 >;
 
 export type ExecBackend = Pick<ContainerService, 'execCreate' | 'execStart' | 'execInspect' | 'execResize'>;

@@ -2,7 +2,7 @@ import type { Route } from '../router.js';
 import { InvalidParameterError } from '../../errors/index.js';
 import type { ContainerBackend } from './backend.js';
 import type { UpdateRequest } from '../../container/update.js';
-import { boolParam } from '../params.js';
+import { boolParam, filtersParam } from '../params.js';
 import { drained } from '../streams.js';
 import { sendJson } from './system.js';
 
@@ -25,6 +25,11 @@ export function containerControlRoutes(b: ContainerBackend): Route[] {
         await b.unpause(params.id!);
         res.writeHead(204).end();
       },
+    },
+    {
+      method: 'POST',
+      path: '/containers/prune',
+      handler: async ({ res, query }) => sendJson(res, 200, await b.prune(filtersParam(query))),
     },
     {
       method: 'POST',

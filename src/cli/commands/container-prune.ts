@@ -1,0 +1,42 @@
+import { createInterface } from 'node:readline';
+import type { CommandImpl } from '../command.js';
+import { parseFilter, filtersFrom } from '../options/filters.js';
+import { encodeFilters } from '../../client/index.js';
+import { humanSize } from '../format/index.js';
+
+// `berth container prune`: asks first (unless -f), then prints what went, as docker does.
+
+const WARNING = 'WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] ';
+
+function ask(ctx: { stdin: NodeJS.ReadStream; err(text: string): void }): Promise<boolean> {
+  ctx.err(WARNING);
+  return new Promise((resolve) => {
+    const rl = createInterface({ input: ctx.stdin });
+    let answered = false;
+    rl.once('line', (line) => {
+      answered = true;
+      rl.close();
+      resolve(/^y(es)?$/i.test(line.trim()));
+    });
+    rl.once('close', () => !answered && resolve(false));
+  });
+}
+
+export const containerPruneCommand: CommandImpl<{ force: boolean; filter: Array<[string, string] | undefined> }> = {
+  flags: [
+    { name: 'filter', kind: 'list', type: 'filter', usage: 'Provide filter values (e.g. "until=<timestamp>")', parse: parseFilter },
+    { name: 'force', short: 'f', kind: 'bool', usage: 'Do not prompt for confirmation' },
+  ],
+  args: { kind: 'none' },
+  async run(ctx, v) {
+    if (!v.force && !(await ask(ctx))) return 0;
+    const res = await ctx.client().request<{ ContainersDeleted: string[] | null; SpaceReclaimed: number }>('POST', '/containers/prune', {
+      query: { filters: encodeFilters(filtersFrom(v.filter)) },
+    });
+    let out = '';
+    if (res.ContainersDeleted?.length) out += `Deleted Containers:\n${res.ContainersDeleted.join('\n')}\n\n`;
+    out += `Total reclaimed space: ${humanSize(res.SpaceReclaimed)}\n`;
+    ctx.out(out);
+    return 0;
+  },
+};
