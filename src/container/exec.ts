@@ -6,7 +6,8 @@ import type { EventBus } from '../events/index.js';
 import type { ExecProcess, StdinSink, TaskService } from '../runtime/index.js';
 import type { ExecCreateRequest, ExecInspect, ExecStartRequest } from '../types/exec.js';
 import type { Live } from './lifecycle.js';
-import { LogFollower, type LogEntry } from './logs.js';
+import { LogFollower, readLog, type LogEntry } from './logs.js';
+import type { Clock } from '../util/clock.js';
 import { mergeEnv } from './spec.js';
 import { resolveUser } from './user.js';
 
@@ -171,6 +172,42 @@ export class ExecManager {
   /** The container is gone: so are its sessions. */
   forget(containerId: string): void {
     for (const [id, s] of this.execs) if (s.live.record.id === containerId) this.execs.delete(id);
+  }
+
+  /**
+   * Runs a command for a health check: not listed among the container's
+   * execs, output captured (dockerd keeps 4 KiB of it), killed after
+   * `timeoutMs` with exit code -1 as dockerd reports a timeout.
+   */
+  async probe(live: Live, cmd: string[], timeoutMs: number, clock: Clock): Promise<{ exitCode: number; output: string }> {
+    const s = new ExecSession(randomBytes(32).toString('hex'), live, {
+      cmd, tty: false, attachStdin: false, attachStdout: true, attachStderr: true, detachKeys: '', env: [], user: '', workingDir: '', privileged: false,
+    });
+    let proc: ExecProcess;
+    try {
+      proc = await this.tasks.exec(live.record.id, { execId: s.id, process: await this.processSpec(s), tty: false, openStdin: false });
+    } catch (err) {
+      return { exitCode: -1, output: errorMessage(err) };
+    }
+    let timer: unknown;
+    const timedOut = new Promise<'timeout'>((resolve) => (timer = clock.setTimeout(() => resolve('timeout'), timeoutMs)));
+    const result = await Promise.race([proc.exited, timedOut]);
+    clock.clearTimeout(timer);
+    try {
+      if (result === 'timeout') {
+        try {
+          process.kill(proc.pid, 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
+        return { exitCode: -1, output: `Health check exceeded timeout (${timeoutMs / 1000}s)` };
+      }
+      const chunks: Buffer[] = [];
+      await readLog(proc.logPath, {}, (e) => void chunks.push(e.data));
+      return { exitCode: result, output: Buffer.concat(chunks).subarray(0, 4096).toString('utf8') };
+    } finally {
+      void proc.exited.then(() => proc.cleanup()).catch(() => {});
+    }
   }
 
   /** Starts the process and the bookkeeping of its end. */

@@ -29,6 +29,7 @@ import { ContainerArchive, type PathStat, type PutArchiveOptions } from './archi
 import { containerChanges, type Change } from './diff.js';
 import { applyUpdate, type UpdateRequest } from './update.js';
 import { pruneFilter } from './prune.js';
+import { HealthMonitor } from './health.js';
 import { createTarFromDir } from '../archive/index.js';
 import type { Readable } from 'node:stream';
 import type { ContainerStats, ContainerTopResponse } from '../types/stats.js';
@@ -78,6 +79,7 @@ export class ContainerService {
   private readonly execs: ExecManager;
   private readonly statsReader: ContainerStatsReader;
   private readonly archive: ContainerArchive;
+  private readonly health: HealthMonitor;
   private readonly clock: Clock;
 
   constructor(private readonly o: ContainerServiceOptions) {
@@ -90,6 +92,7 @@ export class ContainerService {
     this.statsReader = new ContainerStatsReader(o.tasks, this.clock);
     this.archive = new ContainerArchive(o.tasks, o.snapshotter, o.scratchRoot);
     this.execs = new ExecManager(o.tasks, o.events, (live) => this.eventAttributes(live.record), o.log);
+    this.health = new HealthMonitor(this.execs, this.clock, o.events, (live) => this.eventAttributes(live.record), (live) => this.persist(live));
   }
 
   // ---- startup and shutdown -------------------------------------------------
@@ -122,6 +125,7 @@ export class ContainerService {
       return;
     }
     if (task.state === 'running') {
+      this.health.start(live, false);
       this.o.log('info', `re-adopted running container ${r.id.slice(0, 12)}`);
       return;
     }
@@ -131,6 +135,7 @@ export class ContainerService {
   close(): void {
     this.tasks.close();
     this.restarts.close();
+    this.health.close();
     for (const live of this.store.all()) {
       for (const a of live.attachments) a.done();
     }
@@ -266,6 +271,7 @@ export class ContainerService {
         this.io.beginAttachments(live, await logSize(r.logPath));
         await this.tasks.start(r.id);
         this.o.events.emit('container', 'start', r.id, this.eventAttributes(r));
+        this.health.start(live);
       } catch (err) {
         r.state = { ...r.state, status: previousStatus, pid: 0 };
         throw err;
@@ -305,6 +311,7 @@ export class ContainerService {
     const r = live.record;
     await live.starting;
     if (!isRunning(r.state.status)) return;
+    this.health.stop(r.id);
     markExited(r, exitCode, error, new Date(this.clock.now()));
     const autoRemove = r.hostConfig.AutoRemove === true;
     // Decided now, not after the awaits below: a stop that comes in between
@@ -529,6 +536,7 @@ export class ContainerService {
       // The record disappears atomically (rename), then the rest is swept.
       const trash = await this.store.unlink(live);
       this.restarts.forget(r.id);
+      this.health.stop(r.id);
       this.execs.forget(r.id);
       this.o.events.emit('container', 'destroy', r.id, this.eventAttributes(r));
       resolveWaiters(live, ['removed', 'not-running', 'next-exit']);
