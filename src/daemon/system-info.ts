@@ -5,6 +5,8 @@ import { execFile } from 'node:child_process';
 import { API_VERSION, MIN_API_VERSION } from '../api/index.js';
 import type { SystemVersion } from '../types/engine.js';
 import type { CgroupLayout } from '../runtime/index.js';
+import { cgroupInfoWarnings, cgroupSupport } from '../container/resources/index.js';
+import { kernelHasSeccomp } from '../container/security/index.js';
 
 // /version and /info: what the host and this daemon are, in dockerd's fields.
 
@@ -91,6 +93,8 @@ export interface InfoInputs {
 }
 
 export function systemInfo(i: InfoInputs): Record<string, unknown> {
+  const cg = cgroupSupport();
+  const warnings = cgroupInfoWarnings(cg);
   return {
     ID: i.id,
     Containers: i.containers.total,
@@ -101,19 +105,19 @@ export function systemInfo(i: InfoInputs): Record<string, unknown> {
     Driver: i.driver,
     DriverStatus: [],
     Plugins: { Volume: [], Network: ['host', 'null'], Authorization: null, Log: ['k8s-file'] },
-    MemoryLimit: true,
-    SwapLimit: false,
-    CpuCfsPeriod: true,
-    CpuCfsQuota: true,
-    CPUShares: true,
-    CPUSet: true,
-    PidsLimit: true,
+    MemoryLimit: cg.memoryLimit,
+    SwapLimit: cg.swapLimit,
+    CpuCfsPeriod: cg.cpuCfs,
+    CpuCfsQuota: cg.cpuCfs,
+    CPUShares: cg.cpuShares,
+    CPUSet: cg.cpuset,
+    PidsLimit: cg.pidsLimit,
     IPv4Forwarding: true,
     BridgeNfIptables: false,
     BridgeNfIp6tables: false,
     Debug: i.debug,
     NFd: openFileCount(),
-    OomKillDisable: false,
+    OomKillDisable: cg.oomKillDisable,
     NGoroutines: 0,
     SystemTime: new Date().toISOString(),
     LoggingDriver: 'k8s-file',
@@ -147,8 +151,8 @@ export function systemInfo(i: InfoInputs): Record<string, unknown> {
     ContainerdCommit: { ID: '', Expected: '' },
     RuncCommit: { ID: '', Expected: '' },
     InitCommit: { ID: '', Expected: '' },
-    SecurityOptions: [],
+    SecurityOptions: kernelHasSeccomp() ? ['name=seccomp,profile=builtin'] : [],
     CDISpecDirs: [],
-    Warnings: null,
+    Warnings: warnings.length ? warnings : null,
   };
 }

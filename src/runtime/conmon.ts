@@ -49,6 +49,8 @@ export function launchConmon(o: ConmonOptions): Promise<{ pid: number }> {
     '-P', join(o.bundle, CONMON_PID_FILE),
     '-l', `k8s-file:${o.logPath}`,
     '--exit-dir', o.exitDir,
+    // conmon notes an OOM kill as an "oom" file here (and in its working directory).
+    '--persist-dir', o.bundle,
     '--full-attach',
     '--socket-dir-path', o.bundle,
     '--log-level', o.logLevel ?? 'error',
@@ -62,6 +64,7 @@ export function launchConmon(o: ConmonOptions): Promise<{ pid: number }> {
   return new Promise((resolve, reject) => {
     const child = spawn(o.conmonPath, args, {
       stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+      cwd: o.bundle,
       env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', _OCI_SYNCPIPE: '3' },
       detached: true,
     });
