@@ -142,6 +142,21 @@ describe('limits and confinement (docker CLI)', () => {
     await d.docker(['rm', '-f', id]);
   });
 
+  it('the berth CLI sends the limits as the docker CLI does', async () => {
+    const files = cgroupV2
+      ? [limitFile('memory', '', 'memory.max'), limitFile('pids', '', 'pids.max'), limitFile('cpu', '', 'cpu.max')]
+      : ['/sys/fs/cgroup/memory/memory.limit_in_bytes', '/sys/fs/cgroup/pids/pids.max', '/sys/fs/cgroup/cpu/cpu.cfs_quota_us'];
+    const r = await d.berth(['run', '--rm', '--memory', '32m', '--pids-limit', '20', '--cpus', '0.5', '--kernel-memory', '8m', '--security-opt', 'no-new-privileges',
+      '--cap-drop', 'ALL', 'busybox', 'sh', '-c', `cat ${files.join(' ')}; grep -E "^(CapEff|NoNewPrivs|Seccomp):" /proc/self/status`]);
+    assert.equal(r.code, 0, r.stderr);
+    const quota = cgroupV2 ? '50000 100000' : '50000';
+    assert.equal(r.stdout.replace(/\t/g, ' '), `${32 << 20}\n20\n${quota}\nCapEff: 0000000000000000\nNoNewPrivs: 1\nSeccomp: 2\n`);
+    assert.equal(r.stderr, 'WARNING: Your kernel does not support kernel memory limit capabilities or the cgroup is not mounted. Limitation discarded.\n');
+    const bad = await d.berth(['run', '--rm', '--cap-add', 'BOGUS', 'busybox', 'true']);
+    assert.equal(bad.code, 125);
+    assert.match(bad.stderr, /invalid CapAdd: unknown capability: "CAP_BOGUS"/);
+  });
+
   it('limits the host cannot apply are warned about; wrong limits are refused with dockerd\'s words', async () => {
     const blkio = await d.docker(['run', '--rm', '--blkio-weight', '300', 'busybox', 'true']);
     assert.equal(blkio.code, 0, blkio.stderr);

@@ -40,7 +40,9 @@ function read(path: string): string {
   }
 }
 
-/** v1 controller → its mount point, from /proc/self/mountinfo. */
+const V1_CONTROLLERS = ['cpu', 'cpuacct', 'cpuset', 'memory', 'devices', 'freezer', 'net_cls', 'net_prio', 'blkio', 'perf_event', 'hugetlb', 'pids', 'rdma', 'misc'];
+
+/** v1 controller (or named hierarchy) → its mount point, from /proc/self/mountinfo. */
 function v1Mounts(mountinfo: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const line of mountinfo.split('\n')) {
@@ -50,8 +52,8 @@ function v1Mounts(mountinfo: string): Record<string, string> {
     if (fstype !== 'cgroup') continue;
     const mountPoint = line.slice(0, sep).split(' ')[4]!;
     for (const opt of superOpts.split(',')) {
-      const name = opt.startsWith('name=') ? opt.slice(5) : opt;
-      if (!(name in out)) out[name] = mountPoint;
+      const name = opt.startsWith('name=') ? opt.slice(5) : V1_CONTROLLERS.includes(opt) ? opt : '';
+      if (name && !(name in out)) out[name] = mountPoint;
     }
   }
   return out;

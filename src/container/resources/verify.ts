@@ -83,7 +83,7 @@ export function verifyResources(input: HostConfig, s: CgroupSupport, ncpu = cpus
   if ((h.KernelMemory ?? 0) > 0) {
     warnings.push('Your kernel does not support kernel memory limit capabilities or the cgroup is not mounted. Limitation discarded.');
   }
-  h.KernelMemory = 0;
+  delete h.KernelMemory;
   if (h.OomKillDisable !== null && h.OomKillDisable !== undefined && !s.oomKillDisable) {
     if (h.OomKillDisable) warnings.push('Your kernel does not support OomKillDisable. OomKillDisable discarded.');
     h.OomKillDisable = null;
