@@ -4,7 +4,7 @@ import { writeFile, mkdtemp, rm } from 'node:fs/promises';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TestDaemon, REPO, runCommand } from '../helpers/daemon.js';
+import { TestDaemon, REPO, runCommand, eventually } from '../helpers/daemon.js';
 
 // Limits and confinement seen from inside containers run by the real docker
 // CLI against berthd: cgroup limits in force (OOM kill, pids, cpu quota),
@@ -81,6 +81,17 @@ describe('limits and confinement (docker CLI)', () => {
       assert.equal((await d.docker(['inspect', '-f', '{{.State.OOMKilled}}', child])).stdout.trim(), 'true');
     } finally {
       await d.docker(['rm', '-f', child]);
+    }
+
+    // The oom event comes when the kill happens, while the container still runs (tail made the kernel's first pick).
+    const live = `oom-live-${process.pid}`;
+    try {
+      const run = await d.docker(['run', '-d', '--name', live, '--memory', '32m', 'busybox', 'sh', '-c', 'head -c 100m /dev/zero | (echo 1000 >/proc/self/oom_score_adj; exec tail); sleep 60']);
+      assert.equal(run.code, 0, run.stderr);
+      await eventually(async () => (await d.docker(['inspect', '-f', '{{.State.OOMKilled}}', live])).stdout.trim() === 'true', 15_000);
+      assert.equal((await d.docker(['inspect', '-f', '{{.State.Running}}', live])).stdout.trim(), 'true');
+    } finally {
+      await d.docker(['rm', '-f', live]);
     }
 
     // The same allocation without a limit is not killed.

@@ -3,4 +3,4 @@
 export { cgroupSupport, cgroupInfoWarnings, detectCgroupSupport, type CgroupSupport } from './cgroup-support.js';
 export { verifyResources, parseCpuList } from './verify.js';
 export { ociResources, type OciResources } from './oci.js';
-export { oomKilled } from './oom.js';
+export { oomKilled, watchOomNote } from './oom.js';

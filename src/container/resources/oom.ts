@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, watch } from 'node:fs';
 import { join } from 'node:path';
 import type { CgroupSupport } from './cgroup-support.js';
 
@@ -24,4 +24,21 @@ export function oomKilled(cgroupsPath: string, s: CgroupSupport, conmonPersistDi
   const mount = s.mounts.memory;
   if (!mount) return false;
   return (counter(join(mount, cgroupsPath, 'memory.oom_control'), 'oom_kill')) > 0;
+}
+
+/**
+ * Calls `onOom` when conmon notes an OOM kill in `persistDir` (its "oom"
+ * file appears); returns a function that stops watching.
+ */
+export function watchOomNote(persistDir: string, onOom: () => void): () => void {
+  let watcher;
+  try {
+    watcher = watch(persistDir, (_event, file) => {
+      if (file?.toString() === 'oom' && existsSync(join(persistDir, 'oom'))) onOom();
+    });
+  } catch {
+    return () => {};
+  }
+  watcher.on('error', () => watcher.close());
+  return () => watcher.close();
 }
