@@ -5,7 +5,7 @@ import {
   ConflictError, InvalidParameterError, NotFoundError, NotModifiedError, SystemError, errorMessage,
 } from '../errors/index.js';
 import type {
-  ContainerCreateRequest, ContainerInspect, ContainerSummary, ContainerWaitResponse, HostConfig,
+  ContainerCreateRequest, ContainerInspect, ContainerSummary, ContainerWaitResponse,
 } from '../types/engine.js';
 import type { EventBus } from '../events/index.js';
 import type { ImageStore } from '../image/image-store.js';
@@ -23,6 +23,8 @@ import { RestartScheduler, restartAtBoot, restartWanted } from './restart.js';
 import { ContainerIO, type AttachOptions, type AttachSession, type LogsOptions } from './io.js';
 import { ContainerViews, containerView, type ContainerView, type ListOptions } from './view.js';
 import { logSize, type LogEntry } from './logs.js';
+import { validateConfinement } from './security/index.js';
+import { cgroupSupport, verifyResources } from './resources/index.js';
 
 // The container service coordinates the parts: store (records, names),
 // config (merge, validation), bundle (spec, /etc files), lifecycle (state,
@@ -78,7 +80,7 @@ export class ContainerService {
   /** Loads records, re-adopts running containers, repairs what a crash left. */
   async init(): Promise<void> {
     await this.store.load();
-    await this.tasks.init((id, code) => void this.onExitFile(id, code));
+    await this.tasks.init((id, code) => void this.onExitFile(id, code), (id) => this.onOom(id));
     // Snapshots of containers whose record is gone (crash during create/remove).
     for (const snap of await this.o.snapshotter.list()) {
       if (snap.kind === 'active' && snap.labels['berth.container'] && !this.store.has(snap.key)) {
@@ -148,12 +150,13 @@ export class ContainerService {
 
   async create(req: ContainerCreateRequest, requestedName?: string): Promise<{ id: string; warnings: string[] }> {
     if (!req.Image) throw new InvalidParameterError('config cannot be empty in order to create a container');
-    const hostConfig: HostConfig = req.HostConfig ?? {};
-    validateHostConfig(hostConfig);
+    validateHostConfig(req.HostConfig ?? {});
+    validateConfinement(req.HostConfig ?? {});
+    // Limits the host cannot apply are dropped with dockerd's warning; the record holds what applies.
+    const { hostConfig, warnings } = verifyResources(req.HostConfig ?? {}, cgroupSupport());
     // --mount binds must exist already (checked now, as dockerd does); -v creates its source at start.
     await prepareSources(parseUserMounts(hostConfig).filter((m) => !m.createSource));
     checkNetworkMode(hostConfig.NetworkMode);
-    const warnings: string[] = [];
     if (Object.keys(hostConfig.PortBindings ?? {}).length || hostConfig.PublishAllPorts) {
       warnings.push('Published ports are not applied yet by this berth: the container has only a loopback interface.');
     }
@@ -285,18 +288,31 @@ export class ContainerService {
     const r = live.record;
     await live.starting;
     if (!isRunning(r.state.status)) return;
+    // Asked before the tear-down removes the cgroup; an OOM seen while running was reported then.
+    const oomReported = r.state.oomKilled;
     markExited(r, exitCode, error, new Date(this.clock.now()));
+    r.state.oomKilled = oomReported || this.tasks.oomKilled(r.id);
     const autoRemove = r.hostConfig.AutoRemove === true;
     // An auto-removed container's record goes away next; persisting it first buys nothing.
     const persisted = autoRemove ? Promise.resolve() : this.persist(live);
     await this.io.endAttachments(live);
     const attrs = this.eventAttributes(r);
+    if (r.state.oomKilled && !oomReported) this.o.events.emit('container', 'oom', r.id, attrs);
     this.o.events.emit('container', 'die', r.id, { ...attrs, exitCode: String(exitCode) });
     resolveWaiters(live, ['not-running', 'next-exit']);
     live.teardown = this.teardownRun(r.id);
     await persisted;
     if (autoRemove) await this.remove(r.id, { force: true }).catch((err) => this.o.log('warn', `auto-remove ${r.id}: ${errorMessage(err)}`));
     else if (restartWanted(r, exitCode)) this.scheduleRestart(live);
+  }
+
+  /** An OOM kill while the container runs is reported when it happens, as dockerd does. */
+  private onOom(id: string): void {
+    const live = this.store.byId(id);
+    if (!live || !isRunning(live.record.state.status) || live.record.state.oomKilled) return;
+    live.record.state = { ...live.record.state, oomKilled: true };
+    this.o.events.emit('container', 'oom', id, this.eventAttributes(live.record));
+    void this.persist(live);
   }
 
   /** Brings the container back after the restart policy's backoff. */

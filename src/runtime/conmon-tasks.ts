@@ -5,7 +5,8 @@ import { InvalidParameterError } from '../errors/index.js';
 import { mountAll, unmountIfMounted, type MountDescription } from '../util/mount.js';
 import { connectStdin, launchConmon, liveConmonPid, resizeTty } from './conmon.js';
 import type { OciRuntime } from './oci-runtime.js';
-import type { ExitListener, RecoveredTask, StdinSink, TaskCreateOptions, TaskService } from './task.js';
+import type { ExitListener, OomListener, RecoveredTask, StdinSink, TaskCreateOptions, TaskService } from './task.js';
+import { oomKilled, watchOomNote } from './oom.js';
 
 // The task service over conmon + runc/crun. Layout under execRoot (a tmpfs,
 // so a reboot clears it):
@@ -30,6 +31,9 @@ export class ConmonTaskService implements TaskService {
   private readonly bundleRoot: string;
   private exitWatcher: FSWatcher | undefined;
   private onExit: ExitListener = () => {};
+  private onOom: OomListener = () => {};
+  /** Running tasks' OOM watches (conmon's note in the bundle). */
+  private readonly oomWatches = new Map<string, () => void>();
   /** Which runtime each known task runs under. */
   private readonly runtimeOf = new Map<string, string>();
 
@@ -40,8 +44,9 @@ export class ConmonTaskService implements TaskService {
     this.bundleRoot = join(o.execRoot, 'bundles');
   }
 
-  async init(onExit: ExitListener): Promise<void> {
+  async init(onExit: ExitListener, onOom?: OomListener): Promise<void> {
     this.onExit = onExit;
+    if (onOom) this.onOom = onOom;
     await mkdir(this.exitDir, { recursive: true });
     await mkdir(this.bundleRoot, { recursive: true });
     this.exitWatcher = watch(this.exitDir, (_ev, file) => {
@@ -51,6 +56,8 @@ export class ConmonTaskService implements TaskService {
 
   close(): void {
     this.exitWatcher?.close();
+    for (const stop of this.oomWatches.values()) stop();
+    this.oomWatches.clear();
   }
 
   async recover(id: string, runtime: string): Promise<RecoveredTask> {
@@ -59,7 +66,10 @@ export class ConmonTaskService implements TaskService {
       const code = await this.readExit(id);
       if (code !== undefined) return { state: 'exited', exitCode: code };
     }
-    if (liveConmonPid(this.bundleDir(id))) return { state: 'running' };
+    if (liveConmonPid(this.bundleDir(id))) {
+      this.watchOom(id);
+      return { state: 'running' };
+    }
     return { state: 'lost' };
   }
 
@@ -92,8 +102,24 @@ export class ConmonTaskService implements TaskService {
     });
   }
 
-  start(id: string): Promise<void> {
-    return this.runtimeFor(id).start(id);
+  async start(id: string): Promise<void> {
+    await this.runtimeFor(id).start(id);
+    this.watchOom(id);
+  }
+
+  oomKilled(id: string): boolean {
+    let cgroupsPath: string | undefined;
+    try {
+      cgroupsPath = (JSON.parse(readFileSync(join(this.bundleDir(id), 'config.json'), 'utf8')) as { linux?: { cgroupsPath?: string } }).linux?.cgroupsPath;
+    } catch {
+      /* no bundle: only conmon's note could tell, and it is gone too */
+    }
+    return oomKilled(this.bundleDir(id), cgroupsPath);
+  }
+
+  private watchOom(id: string): void {
+    this.oomWatches.get(id)?.();
+    this.oomWatches.set(id, watchOomNote(this.bundleDir(id), () => this.onOom(id)));
   }
 
   kill(id: string, signal: string, all = false): Promise<void> {
@@ -101,6 +127,8 @@ export class ConmonTaskService implements TaskService {
   }
 
   async delete(id: string): Promise<void> {
+    this.oomWatches.get(id)?.();
+    this.oomWatches.delete(id);
     const bundle = this.bundleDir(id);
     if (!existsSync(bundle)) return;
     await this.runtimeFor(id).delete(id, true).catch(() => {});

@@ -36,14 +36,16 @@ export interface StdinSink {
 }
 
 export type ExitListener = (id: string, exitCode: number) => void;
+/** The kernel's OOM killer killed a process of a running task. */
+export type OomListener = (id: string) => void;
 
 export interface TaskService {
   /** Runtime names this service can run, and the default. */
   readonly runtimes: readonly string[];
   readonly defaultRuntime: string;
 
-  /** Prepares directories and starts watching for exits; `onExit` hears every exit. */
-  init(onExit: ExitListener): Promise<void>;
+  /** Prepares directories and starts watching for exits; `onExit` hears every exit, `onOom` OOM kills while tasks run. */
+  init(onExit: ExitListener, onOom?: OomListener): Promise<void>;
   close(): void;
 
   /** After a daemon restart: what became of a task that was running. Registers its runtime. */
@@ -56,6 +58,8 @@ export interface TaskService {
   /** Lets a created task run. */
   start(id: string): Promise<void>;
   kill(id: string, signal: string, all?: boolean): Promise<void>;
+  /** Whether the OOM killer killed a process of the task's current run; asked before `delete`. */
+  oomKilled(id: string): boolean;
   /** Releases everything a run held (runtime state, rootfs mount, bundle, exit file). Idempotent. */
   delete(id: string): Promise<void>;
   pause(id: string): Promise<void>;
