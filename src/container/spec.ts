@@ -147,7 +147,10 @@ export function buildSpec(i: SpecInput): OciSpec {
     mounts,
     linux: {
       // --network host shares the host's network namespace; otherwise the container gets its own.
-      namespaces: [{ type: 'pid' }, ...(i.hostConfig.NetworkMode === 'host' ? [] : [{ type: 'network' }]), { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }],
+      namespaces: [
+        { type: 'pid' }, ...(i.hostConfig.NetworkMode === 'host' ? [] : [{ type: 'network' }]), { type: 'ipc' }, { type: 'uts' }, { type: 'mount' },
+        ...(i.hostConfig.CgroupnsMode === 'private' ? [{ type: 'cgroup' }] : []),
+      ],
       maskedPaths: privileged ? [] : (i.hostConfig.MaskedPaths ?? MASKED_PATHS),
       readonlyPaths: privileged ? [] : (i.hostConfig.ReadonlyPaths ?? READONLY_PATHS),
       cgroupsPath: `${i.cgroupParent}/${i.id}`,

@@ -151,7 +151,8 @@ export function systemInfo(i: InfoInputs): Record<string, unknown> {
     ContainerdCommit: { ID: '', Expected: '' },
     RuncCommit: { ID: '', Expected: '' },
     InitCommit: { ID: '', Expected: '' },
-    SecurityOptions: kernelHasSeccomp() ? ['name=seccomp,profile=builtin'] : [],
+    // cgroupns: containers get a private cgroup namespace by default (cgroup v2 hosts, as dockerd).
+    SecurityOptions: [...(kernelHasSeccomp() ? ['name=seccomp,profile=builtin'] : []), ...(cg.version === 2 ? ['name=cgroupns'] : [])],
     CDISpecDirs: [],
     Warnings: warnings.length ? warnings : null,
   };

@@ -118,6 +118,8 @@ describe('limits and confinement (docker CLI)', () => {
       assert.equal(swap.stdout.trim(), String(96 << 20));
       const set = await d.docker(['run', '--rm', '--memory', '48m', '--memory-swap', '64m', '--memory-swappiness', '10', 'busybox', 'cat', '/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes', '/sys/fs/cgroup/memory/memory.swappiness']);
       assert.deepEqual(set.stdout.trim().split('\n'), [String(64 << 20), '10']);
+      const noKill = await d.docker(['run', '--rm', '--memory', '48m', '--oom-kill-disable', 'busybox', 'grep', 'oom_kill_disable', '/sys/fs/cgroup/memory/memory.oom_control']);
+      assert.equal(noKill.stdout.trim(), 'oom_kill_disable 1');
     }
   });
 
@@ -361,16 +363,33 @@ describe('limits and confinement (docker CLI)', () => {
     assert.equal((await d.docker(['ps', '-aq'])).stdout.trim(), '', '--rm containers that failed to start are gone');
   });
 
+  it('cgroup namespaces: the host\'s by default on cgroup v1, private on v2 or when asked', async () => {
+    const own = await d.docker(['run', '--rm', '--cgroupns', 'private', 'busybox', 'cat', '/proc/self/cgroup']);
+    assert.equal(own.code, 0, own.stderr);
+    assert.ok(own.stdout.trim().split('\n').every((l) => l.endsWith(':/')), own.stdout);
+    const dflt = await d.docker(['run', '-d', 'busybox', 'cat', '/proc/self/cgroup']);
+    const id = dflt.stdout.trim();
+    await d.docker(['wait', id]);
+    const seen = (await d.docker(['logs', id])).stdout;
+    assert.equal((await d.docker(['inspect', '-f', '{{.HostConfig.CgroupnsMode}}', id])).stdout.trim(), cgroupV2 ? 'private' : 'host');
+    if (cgroupV2) assert.match(seen, /^0::\/$/m);
+    else assert.ok(seen.includes(id), 'the host namespace shows the container\'s cgroup path');
+    await d.docker(['rm', id]);
+    const bad = await d.request('POST', '/containers/create', { Image: 'busybox', HostConfig: { CgroupnsMode: 'shared' } });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.json().message, 'invalid cgroup namespace mode: shared');
+  });
+
   it('info lists the seccomp profile and what the cgroups can limit', async () => {
     const info = await d.request('GET', '/info');
     const body = info.json();
-    assert.deepEqual(body.SecurityOptions, ['name=seccomp,profile=builtin']);
+    assert.deepEqual(body.SecurityOptions, cgroupV2 ? ['name=seccomp,profile=builtin', 'name=cgroupns'] : ['name=seccomp,profile=builtin']);
     assert.equal(body.PidsLimit, true);
     assert.equal(body.MemoryLimit, true);
     assert.equal(body.CpuCfsQuota, true);
     if (!cgroupV2) assert.equal(body.SwapLimit, v1Has('memory', 'memory.memsw.limit_in_bytes'));
     const cli = await d.docker(['info', '--format', '{{json .SecurityOptions}}']);
-    assert.equal(cli.stdout.trim(), '["name=seccomp,profile=builtin"]');
+    assert.equal(cli.stdout.trim(), JSON.stringify(body.SecurityOptions));
     const text = await d.docker(['info']);
     assert.match(text.stdout, /Security Options:\n\s+seccomp\n\s+Profile: builtin/);
   });

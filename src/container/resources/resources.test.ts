@@ -60,6 +60,14 @@ describe('resource verification', () => {
     for (const [h, message] of bad) assert.throws(() => verifyResources(h, full, 4), { message }, JSON.stringify(h));
   });
 
+  it('defaults the cgroup namespace as dockerd does', () => {
+    assert.equal(verifyResources({}, full, 4).hostConfig.CgroupnsMode, 'host');
+    assert.equal(verifyResources({}, { ...full, version: 2 }, 4).hostConfig.CgroupnsMode, 'private');
+    assert.equal(verifyResources({ Privileged: true }, { ...full, version: 2 }, 4).hostConfig.CgroupnsMode, 'host');
+    assert.equal(verifyResources({ CgroupnsMode: 'private' }, full, 4).hostConfig.CgroupnsMode, 'private');
+    assert.throws(() => verifyResources({ CgroupnsMode: 'x' }, full, 4), { message: 'invalid cgroup namespace mode: x' });
+  });
+
   it('parses cpu lists', () => {
     assert.deepEqual(parseCpuList('0-2,5'), [0, 1, 2, 5]);
     assert.throws(() => parseCpuList('3-1'));

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { InvalidParameterError } from '../../errors/index.js';
 import type { HostConfig } from '../../types/engine.js';
@@ -158,6 +159,16 @@ export function verifyResources(input: HostConfig, s: CgroupSupport, ncpu = cpus
 
   const adj = h.OomScoreAdj ?? 0;
   if (adj < -1000 || adj > 1000) fail(`Invalid value ${adj}, range for oom score adj is [-1000, 1000]`);
+
+  // The cgroup namespace, defaulted as dockerd does: private on cgroup v2, the host's on v1
+  // (and for --privileged there); the runtime gives a private one its own /sys/fs/cgroup view.
+  const ns = h.CgroupnsMode ?? '';
+  if (!['', 'host', 'private'].includes(ns)) fail(`invalid cgroup namespace mode: ${ns}`);
+  if (ns === '') h.CgroupnsMode = s.version === 2 && !h.Privileged ? 'private' : 'host';
+  if (h.CgroupnsMode === 'private' && !existsSync('/proc/self/ns/cgroup')) {
+    warnings.push('Your kernel does not support cgroup namespaces.  Cgroup namespace setting discarded.');
+    h.CgroupnsMode = 'host';
+  }
 
   // As dockerd stores it: swap defaults to as much again as the memory limit.
   if ((h.Memory ?? 0) > 0 && (h.MemorySwap ?? 0) === 0) h.MemorySwap = h.Memory! * 2;
