@@ -63,7 +63,8 @@ describe('resource verification', () => {
   it('defaults the cgroup namespace as dockerd does', () => {
     assert.equal(verifyResources({}, full, 4).hostConfig.CgroupnsMode, 'host');
     assert.equal(verifyResources({}, { ...full, version: 2 }, 4).hostConfig.CgroupnsMode, 'private');
-    assert.equal(verifyResources({ Privileged: true }, { ...full, version: 2 }, 4).hostConfig.CgroupnsMode, 'host');
+    assert.equal(verifyResources({ Privileged: true }, { ...full, version: 2 }, 4).hostConfig.CgroupnsMode, 'private');
+    assert.equal(verifyResources({ Privileged: true }, full, 4).hostConfig.CgroupnsMode, 'host');
     assert.equal(verifyResources({ CgroupnsMode: 'private' }, full, 4).hostConfig.CgroupnsMode, 'private');
     assert.throws(() => verifyResources({ CgroupnsMode: 'x' }, full, 4), { message: 'invalid cgroup namespace mode: x' });
   });

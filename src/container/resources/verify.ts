@@ -160,11 +160,11 @@ export function verifyResources(input: HostConfig, s: CgroupSupport, ncpu = cpus
   const adj = h.OomScoreAdj ?? 0;
   if (adj < -1000 || adj > 1000) fail(`Invalid value ${adj}, range for oom score adj is [-1000, 1000]`);
 
-  // The cgroup namespace, defaulted as dockerd does: private on cgroup v2, the host's on v1
-  // (and for --privileged there); the runtime gives a private one its own /sys/fs/cgroup view.
+  // The cgroup namespace, defaulted as dockerd does: private on cgroup v2 (--privileged
+  // too), the host's on v1; the runtime gives a private one its own /sys/fs/cgroup view.
   const ns = h.CgroupnsMode ?? '';
   if (!['', 'host', 'private'].includes(ns)) fail(`invalid cgroup namespace mode: ${ns}`);
-  if (ns === '') h.CgroupnsMode = s.version === 2 && !h.Privileged ? 'private' : 'host';
+  if (ns === '') h.CgroupnsMode = s.version === 2 ? 'private' : 'host';
   if (h.CgroupnsMode === 'private' && !existsSync('/proc/self/ns/cgroup')) {
     warnings.push('Your kernel does not support cgroup namespaces.  Cgroup namespace setting discarded.');
     h.CgroupnsMode = 'host';
