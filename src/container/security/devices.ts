@@ -1,6 +1,7 @@
 import { lstatSync, readdirSync, realpathSync, statSync, type BigIntStats } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidParameterError } from '../../errors/index.js';
+import type { DeviceMapping } from '../../types/engine.js';
 
 // Host devices given to a container: the nodes the runtime creates in its
 // /dev (linux.devices) and the device-cgroup rules that let it use them.
@@ -23,11 +24,6 @@ export interface OciDeviceRule {
   access: string;
 }
 
-export interface DeviceMapping {
-  PathOnHost: string;
-  PathInContainer?: string;
-  CgroupPermissions?: string;
-}
 
 const S_IFMT = 0o170000n;
 const TYPES: Record<string, OciDevice['type']> = { [String(0o020000)]: 'c', [String(0o060000)]: 'b', [String(0o010000)]: 'p' };

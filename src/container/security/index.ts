@@ -60,14 +60,14 @@ export function confinement(h: HostConfig): Confinement {
   const deviceRules: OciDeviceRule[] = [];
   if (privileged) {
     devices.push(...hostDevices());
-    for (const m of (h.Devices ?? []) as Array<{ PathOnHost: string; PathInContainer?: string }>) {
+    for (const m of h.Devices ?? []) {
       // The host's /dev is there already; only a device under another name is added.
       if (!m.PathInContainer || m.PathInContainer === m.PathOnHost) continue;
       devices.push(...devicesFromPath({ ...m, CgroupPermissions: 'rwm' }).devices);
     }
     deviceRules.push({ allow: true, access: 'rwm' });
   } else {
-    for (const m of (h.Devices ?? []) as Array<{ PathOnHost: string; PathInContainer?: string; CgroupPermissions?: string }>) {
+    for (const m of h.Devices ?? []) {
       const found = devicesFromPath(m);
       devices.push(...found.devices);
       deviceRules.push(...found.rules);

@@ -65,28 +65,31 @@ export function parseSecurityOpt(opts: readonly string[] | null | undefined): Se
   return out;
 }
 
+let seccompInKernel: boolean | undefined;
+
 /** Whether the kernel has seccomp (the Seccomp line in /proc/self/status). */
 export function kernelHasSeccomp(): boolean {
-  try {
-    return /^Seccomp:/m.test(readFileSync('/proc/self/status', 'utf8'));
-  } catch {
-    return false;
+  if (seccompInKernel === undefined) {
+    try {
+      seccompInKernel = /^Seccomp:/m.test(readFileSync('/proc/self/status', 'utf8'));
+    } catch {
+      seccompInKernel = false;
+    }
   }
+  return seccompInKernel;
 }
 
 /** AppArmor is loaded on this host (dockerd's test). */
 export function hostHasAppArmor(): boolean {
+  if (!existsSync('/sys/kernel/security/apparmor')) return false;
   try {
-    return existsSync('/sys/kernel/security/apparmor') && readFileSync('/sys/kernel/security/apparmor/profiles', 'utf8') !== undefined;
+    readFileSync('/sys/kernel/security/apparmor/profiles', 'utf8');
+    return true;
   } catch {
     return false;
   }
 }
 
 export function hostHasSELinux(): boolean {
-  try {
-    return existsSync('/sys/fs/selinux/enforce');
-  } catch {
-    return false;
-  }
+  return existsSync('/sys/fs/selinux/enforce');
 }
