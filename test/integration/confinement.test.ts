@@ -170,6 +170,21 @@ describe('limits and confinement (docker CLI)', () => {
     assert.match(bad.stderr, /invalid CapAdd: unknown capability: "CAP_BOGUS"/);
   });
 
+  it('block I/O throttles name the device by its major:minor', async () => {
+    const dev = ['/dev/loop0', '/dev/loop1'].find((p) => existsSync(p) && statSync(p).isBlockDevice());
+    assert.ok(dev, 'a block device to throttle');
+    const rdev = statSync(dev).rdev;
+    const mm = `${Math.floor(rdev / 256) & 0xfff}:${(rdev & 0xff) | ((rdev >> 12) & ~0xff)}`;
+    const files = cgroupV2 ? [limitFile('', '', 'io.max')] : ['/sys/fs/cgroup/blkio/blkio.throttle.read_bps_device', '/sys/fs/cgroup/blkio/blkio.throttle.write_iops_device'];
+    const r = await d.docker(['run', '--rm', '--device-read-bps', `${dev}:1mb`, '--device-write-iops', `${dev}:100`, 'busybox', 'sh', '-c', `cat ${files.join(' ')}`]);
+    assert.equal(r.code, 0, r.stderr);
+    if (cgroupV2) assert.match(r.stdout, new RegExp(`^${mm} rbps=1048576 wbps=max riops=max wiops=100$`, 'm'));
+    else assert.equal(r.stdout, `${mm} 1048576\n${mm} 100\n`);
+    const missing = await d.docker(['run', '--rm', '--device-read-bps', '/dev/berth-no-such-disk:1mb', 'busybox', 'true']);
+    assert.notEqual(missing.code, 0);
+    assert.match(missing.stderr, /Error response from daemon: stat \/dev\/berth-no-such-disk: no such file or directory/);
+  });
+
   it('limits the host cannot apply are warned about; wrong limits are refused with dockerd\'s words', async () => {
     const blkio = await d.docker(['run', '--rm', '--blkio-weight', '300', 'busybox', 'true']);
     assert.equal(blkio.code, 0, blkio.stderr);
