@@ -22,7 +22,8 @@ import { Live, isRunning, markExited, markRunning, resolveWaiters, waitForExit, 
 import { RestartScheduler, restartAtBoot, restartWanted } from './restart.js';
 import { ContainerIO, type AttachOptions, type AttachSession, type LogsOptions } from './io.js';
 import { ContainerViews, containerView, type ContainerView, type ListOptions } from './view.js';
-import { logSize, type LogEntry } from './logs.js';
+import type { LogEntry } from './logs.js';
+import { DEFAULT_LOG_DRIVER, type LogConfig } from './log-driver.js';
 import { validateConfinement } from './security/index.js';
 import { cgroupSupport, verifyResources } from './resources/index.js';
 
@@ -49,6 +50,8 @@ export interface ContainerServiceOptions {
   initPath?: string;
   events: EventBus;
   cgroupParent: string;
+  /** daemon.json's log-driver and log-opts (validated); json-file with berth's rotation when unset. */
+  defaultLogConfig?: LogConfig;
   log: (level: 'debug' | 'info' | 'warn' | 'error', msg: string) => void;
   /** Time for restart backoff and stop timeouts; tests inject their own. */
   clock?: Clock;
@@ -70,7 +73,7 @@ export class ContainerService {
     this.clock = o.clock ?? systemClock;
     this.store = new ContainerStore(o.root, o.log);
     this.tasks = o.tasks;
-    this.io = new ContainerIO(o.tasks, o.log);
+    this.io = new ContainerIO(o.tasks, o.log, o.defaultLogConfig ?? { Type: DEFAULT_LOG_DRIVER, Config: {} });
     this.views = new ContainerViews(this.store, o.images, o.snapshotter);
     this.restarts = new RestartScheduler(this.clock);
   }
@@ -104,6 +107,7 @@ export class ContainerService {
       return;
     }
     if (task.state === 'running') {
+      await this.io.running(r);
       this.o.log('info', `re-adopted running container ${r.id.slice(0, 12)}`);
       return;
     }
@@ -116,6 +120,7 @@ export class ContainerService {
     for (const live of this.store.all()) {
       for (const a of live.attachments) a.done();
     }
+    this.io.close();
   }
 
   // ---- lookup ----------------------------------------------------------------
@@ -152,6 +157,7 @@ export class ContainerService {
     if (!req.Image) throw new InvalidParameterError('config cannot be empty in order to create a container');
     validateHostConfig(req.HostConfig ?? {});
     validateConfinement(req.HostConfig ?? {});
+    const logConfig = this.io.logConfigFor(req.HostConfig?.LogConfig);
     // Limits the host cannot apply are dropped with dockerd's warning; the record holds what applies.
     const { hostConfig, warnings } = verifyResources(req.HostConfig ?? {}, cgroupSupport());
     // --mount binds must exist already (checked now, as dockerd does); -v creates its source at start.
@@ -184,14 +190,14 @@ export class ContainerService {
         path,
         args,
         config,
-        hostConfig: normalizeHostConfig(hostConfig),
+        hostConfig: { ...normalizeHostConfig(hostConfig), LogConfig: logConfig },
         image: image.id,
         state: {
           status: 'created', pid: 0, exitCode: 0, error: '', startedAt: ZERO_TIME, finishedAt: ZERO_TIME, oomKilled: false,
         },
         restartCount: 0,
         runtime: runtimeName,
-        logPath: join(dir, 'container.log'),
+        logPath: this.io.logPathFor(logConfig, dir),
         hostnamePath: join(dir, 'hostname'),
         hostsPath: join(dir, 'hosts'),
         resolvConfPath: join(dir, 'resolv.conf'),
@@ -228,12 +234,14 @@ export class ContainerService {
     try {
       const rootfs = await this.tasks.mountRootfs(r.id, await this.o.snapshotter.mounts(r.id));
       const spec = await buildBundle(r, { rootfs, cgroupParent: this.o.cgroupParent, initPath: this.o.initPath });
+      const conmonLog = await this.io.beforeRun(r);
       const { pid } = await this.tasks.create({
         id: r.id,
         name: r.name.slice(1),
         runtime: r.runtime,
         spec,
-        logPath: r.logPath,
+        logPath: conmonLog.path,
+        logSizeMax: conmonLog.sizeMax,
         tty: r.config.Tty === true,
         openStdin: r.config.OpenStdin === true,
         leaveStdinOpen: r.config.OpenStdin === true && r.config.StdinOnce !== true,
@@ -246,7 +254,8 @@ export class ContainerService {
       live.starting = new Promise<void>((resolve) => (settled = resolve));
       try {
         // Attached clients follow the log from here; stdin goes to the task.
-        this.io.beginAttachments(live, await logSize(r.logPath));
+        await this.io.running(r);
+        await this.io.beginAttachments(live);
         await this.tasks.start(r.id);
         this.o.events.emit('container', 'start', r.id, this.eventAttributes(r));
       } catch (err) {
@@ -258,6 +267,7 @@ export class ContainerService {
       await this.persist(live);
     } catch (err) {
       const message = errorMessage(err);
+      await this.io.runEnded(r);
       await this.teardownRun(r.id);
       r.state = { ...r.state, status: previousStatus === 'restarting' ? 'exited' : previousStatus, exitCode: startFailureExitCode(message), error: message };
       await this.persist(live);
@@ -296,6 +306,7 @@ export class ContainerService {
     // An auto-removed container's record goes away next; persisting it first buys nothing.
     const persisted = autoRemove ? Promise.resolve() : this.persist(live);
     await this.io.endAttachments(live);
+    await this.io.runEnded(r);
     const attrs = this.eventAttributes(r);
     if (r.state.oomKilled && !oomReported) this.o.events.emit('container', 'oom', r.id, attrs);
     this.o.events.emit('container', 'die', r.id, { ...attrs, exitCode: String(exitCode) });
@@ -445,6 +456,7 @@ export class ContainerService {
       // The record disappears atomically (rename), then the rest is swept.
       const trash = await this.store.unlink(live);
       this.restarts.forget(r.id);
+      this.io.removed(live);
       this.o.events.emit('container', 'destroy', r.id, this.eventAttributes(r));
       resolveWaiters(live, ['removed', 'not-running', 'next-exit']);
       await live.teardown;
@@ -493,6 +505,11 @@ export class ContainerService {
   }
 
   // ---- logs and attach -------------------------------------------------------
+
+  /** Throws when the container's driver keeps nothing to read (before the API answers 200). */
+  assertLogsReadable(ref: string): void {
+    this.io.assertReadable(this.store.get(ref));
+  }
 
   logs(ref: string, opts: LogsOptions, onEntry: (e: LogEntry) => void | Promise<void>, signal: AbortSignal): Promise<void> {
     return this.io.logs(this.store.get(ref), opts, onEntry, signal);

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { InvalidParameterError } from '../errors/index.js';
+import { DEFAULT_LOG_DRIVER, validateLogConfig, type LogConfig } from '../container/index.js';
 
 // berthd's settings: dockerd's flags and the daemon.json keys that apply.
 
@@ -13,6 +14,8 @@ export interface DaemonConfig {
   storageDriver?: string;
   cgroupParent: string;
   configFile: string;
+  /** The default logging driver and its options for new containers. */
+  logConfig: LogConfig;
 }
 
 export const DEFAULTS = {
@@ -24,7 +27,7 @@ export const DEFAULTS = {
 };
 
 /** daemon.json key → our field; the same names dockerd uses. */
-const FILE_KEYS: Record<string, keyof DaemonConfig | 'debug'> = {
+const FILE_KEYS: Record<string, keyof DaemonConfig | 'debug' | 'logDriver' | 'logOpts'> = {
   hosts: 'hosts',
   'data-root': 'dataRoot',
   'exec-root': 'execRoot',
@@ -33,11 +36,13 @@ const FILE_KEYS: Record<string, keyof DaemonConfig | 'debug'> = {
   'default-runtime': 'defaultRuntime',
   'storage-driver': 'storageDriver',
   'cgroup-parent': 'cgroupParent',
+  'log-driver': 'logDriver',
+  'log-opts': 'logOpts',
   debug: 'debug',
 };
 
 /** Keys dockerd accepts that berth ignores (they have no meaning here yet). */
-const IGNORED_KEYS = new Set(['log-driver', 'log-opts', 'registry-mirrors', 'insecure-registries', 'features', 'experimental', 'live-restore', 'runtimes', 'exec-opts', 'dns', 'bip', 'default-address-pools', 'iptables', 'ip-forward', 'userland-proxy', 'group', 'tls', 'tlsverify', 'tlscacert', 'tlscert', 'tlskey', 'max-concurrent-downloads', 'max-concurrent-uploads']);
+const IGNORED_KEYS = new Set(['registry-mirrors', 'insecure-registries', 'features', 'experimental', 'live-restore', 'runtimes', 'exec-opts', 'dns', 'bip', 'default-address-pools', 'iptables', 'ip-forward', 'userland-proxy', 'group', 'tls', 'tlsverify', 'tlscacert', 'tlscert', 'tlskey', 'max-concurrent-downloads', 'max-concurrent-uploads']);
 
 export interface FlagValues {
   host?: string[];
@@ -50,6 +55,9 @@ export interface FlagValues {
   storageDriver?: string;
   cgroupParent?: string;
   debug?: boolean;
+  logDriver?: string;
+  /** key=value, as dockerd's --log-opt. */
+  logOpt?: string[];
 }
 
 function fileKeyOf(field: string): string {
@@ -90,6 +98,8 @@ export async function loadConfig(flags: FlagValues, configFileExplicit: boolean)
     defaultRuntime: flags.defaultRuntime,
     storageDriver: flags.storageDriver,
     cgroupParent: flags.cgroupParent,
+    logDriver: flags.logDriver,
+    logOpts: flags.logOpt?.length ? Object.fromEntries(flags.logOpt.map((o) => (o.includes('=') ? [o.slice(0, o.indexOf('=')), o.slice(o.indexOf('=') + 1)] : [o, '']))) : undefined,
   };
   const conflicts = Object.keys(flagFields).filter((k) => flagFields[k] !== undefined && fromFile[k] !== undefined);
   if (conflicts.length) {
@@ -100,7 +110,9 @@ export async function loadConfig(flags: FlagValues, configFileExplicit: boolean)
   const debug = flags.debug || fromFile.debug === true;
   const logLevel = pick<string>('logLevel', debug ? 'debug' : 'info');
   if (!['debug', 'info', 'warn', 'error', 'fatal'].includes(logLevel)) throw new InvalidParameterError(`unable to parse logging level: ${logLevel}`);
+  const logConfig = daemonLogConfig(pick<unknown>('logDriver', undefined), pick<unknown>('logOpts', undefined), configFile);
   return {
+    logConfig,
     hosts: pick<string[]>('hosts', [DEFAULTS.host]),
     dataRoot: pick('dataRoot', DEFAULTS.dataRoot),
     execRoot,
@@ -111,4 +123,21 @@ export async function loadConfig(flags: FlagValues, configFileExplicit: boolean)
     cgroupParent: pick('cgroupParent', DEFAULTS.cgroupParent),
     configFile,
   };
+}
+
+/** daemon.json's log-driver and log-opts (or the flags), checked as dockerd checks them at start. */
+function daemonLogConfig(driver: unknown, opts: unknown, configFile: string): LogConfig {
+  if (driver !== undefined && typeof driver !== 'string') {
+    throw new InvalidParameterError(`unable to configure the berth daemon with file ${configFile}: log-driver must be a string`);
+  }
+  if (opts !== undefined && (typeof opts !== 'object' || opts === null || Array.isArray(opts) || Object.values(opts).some((v) => typeof v !== 'string'))) {
+    throw new InvalidParameterError(`unable to configure the berth daemon with file ${configFile}: log-opts must be an object of strings`);
+  }
+  const config: LogConfig = { Type: driver || DEFAULT_LOG_DRIVER, Config: { ...((opts as Record<string, string> | undefined) ?? {}) } };
+  try {
+    validateLogConfig(config.Type, config.Config);
+  } catch (err) {
+    throw new InvalidParameterError(`failed to set log opts: ${(err as Error).message}`);
+  }
+  return config;
 }

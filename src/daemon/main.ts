@@ -53,6 +53,7 @@ export async function runDaemon(config: DaemonConfig, log: Logger): Promise<void
       initPath,
       events,
       cgroupParent: config.cgroupParent,
+      defaultLogConfig: config.logConfig,
       log,
     });
     await containers.init();
@@ -78,6 +79,7 @@ export async function runDaemon(config: DaemonConfig, log: Logger): Promise<void
           debug: config.logLevel === 'debug',
           eventsListeners: 0,
           initBinary: initPath,
+          loggingDriver: config.logConfig.Type,
         }),
       }))
       .add(containerRoutes(svc))
@@ -138,6 +140,8 @@ export async function main(argv = process.argv): Promise<void> {
     .option('--default-runtime <name>', 'Default OCI runtime for containers (default: the first of runc, crun that works here)')
     .option('-s, --storage-driver <name>', 'Storage driver to use (overlay2 or vfs)')
     .option('--cgroup-parent <path>', `Parent cgroup for all containers (default "${DEFAULTS.cgroupParent}")`)
+    .option('--log-driver <name>', 'Default driver for container logs (default "json-file")')
+    .option('--log-opt <opt...>', 'Default log driver options for containers (key=value)')
     .option('-D, --debug', 'Enable debug mode')
     .version(`berthd version ${ENGINE_VERSION}`, '-v, --version', 'Print version information and quit')
     .helpOption('--help', 'Print usage')

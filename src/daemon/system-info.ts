@@ -7,6 +7,7 @@ import type { SystemVersion } from '../types/engine.js';
 import type { CgroupLayout } from '../runtime/index.js';
 import { cgroupInfoWarnings, cgroupSupport } from '../container/resources/index.js';
 import { kernelHasSeccomp } from '../container/security/index.js';
+import { LOG_DRIVERS } from '../container/index.js';
 
 // /version and /info: what the host and this daemon are, in dockerd's fields.
 
@@ -90,6 +91,8 @@ export interface InfoInputs {
   debug: boolean;
   eventsListeners: number;
   initBinary?: string;
+  /** The default logging driver of new containers. */
+  loggingDriver: string;
 }
 
 export function systemInfo(i: InfoInputs): Record<string, unknown> {
@@ -104,7 +107,7 @@ export function systemInfo(i: InfoInputs): Record<string, unknown> {
     Images: i.images,
     Driver: i.driver,
     DriverStatus: [],
-    Plugins: { Volume: [], Network: ['host', 'null'], Authorization: null, Log: ['k8s-file'] },
+    Plugins: { Volume: [], Network: ['host', 'null'], Authorization: null, Log: LOG_DRIVERS },
     MemoryLimit: cg.memoryLimit,
     SwapLimit: cg.swapLimit,
     CpuCfsPeriod: cg.cpuCfs,
@@ -120,7 +123,7 @@ export function systemInfo(i: InfoInputs): Record<string, unknown> {
     OomKillDisable: cg.oomKillDisable,
     NGoroutines: 0,
     SystemTime: new Date().toISOString(),
-    LoggingDriver: 'k8s-file',
+    LoggingDriver: i.loggingDriver,
     CgroupDriver: 'cgroupfs',
     CgroupVersion: i.cgroupLayout === 'v2' ? '2' : '1',
     NEventsListener: i.eventsListeners,

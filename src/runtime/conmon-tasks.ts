@@ -3,7 +3,7 @@ import { mkdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidParameterError } from '../errors/index.js';
 import { mountAll, unmountIfMounted, type MountDescription } from '../util/mount.js';
-import { connectStdin, launchConmon, liveConmonPid, resizeTty } from './conmon.js';
+import { connectStdin, launchConmon, liveConmonPid, reopenLog, resizeTty } from './conmon.js';
 import type { OciRuntime } from './oci-runtime.js';
 import type { ExitListener, OomListener, RecoveredTask, StdinSink, TaskCreateOptions, TaskService } from './task.js';
 import { oomKilled, watchOomNote } from './oom.js';
@@ -95,6 +95,7 @@ export class ConmonTaskService implements TaskService {
       runtime,
       conmonPath: this.o.conmonPath,
       logPath: o.logPath,
+      logSizeMax: o.logSizeMax,
       exitDir: this.exitDir,
       tty: o.tty,
       openStdin: o.openStdin,
@@ -144,6 +145,14 @@ export class ConmonTaskService implements TaskService {
 
   resume(id: string): Promise<void> {
     return this.runtimeFor(id).resume(id);
+  }
+
+  reopenLog(id: string): Promise<void> {
+    return reopenLog(this.bundleDir(id));
+  }
+
+  runDir(id: string): string {
+    return this.bundleDir(id);
   }
 
   resize(id: string, height: number, width: number): Promise<void> {

@@ -15,6 +15,8 @@ export interface TaskCreateOptions {
   spec: unknown;
   /** CRI-format log file the monitor writes. */
   logPath: string;
+  /** The monitor's own size limit: past it, it replaces the file with an empty one (see container/log-files.ts). */
+  logSizeMax?: number;
   tty: boolean;
   openStdin: boolean;
   /** Keep the container's stdin open when an attached client goes away. */
@@ -64,6 +66,10 @@ export interface TaskService {
   delete(id: string): Promise<void>;
   pause(id: string): Promise<void>;
   resume(id: string): Promise<void>;
+  /** Asks the monitor to reopen its log file: it starts a new, empty one at the log path. */
+  reopenLog(id: string): Promise<void>;
+  /** A directory that lives as long as one run (from mountRootfs to delete), on the exec root. */
+  runDir(id: string): string;
   /** Resizes the task's pty. */
   resize(id: string, height: number, width: number): Promise<void>;
   /** A channel to the task's stdin. */

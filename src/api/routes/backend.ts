@@ -9,7 +9,7 @@ import type { JSONMessage, SystemVersion } from '../../types/engine.js';
 // the service's mutable records.
 export type ContainerBackend = Pick<
   ContainerService,
-  'create' | 'start' | 'stop' | 'kill' | 'restart' | 'rename' | 'remove' | 'wait' | 'logs' | 'attach' | 'resize' | 'inspect' | 'list' | 'get'
+  'create' | 'start' | 'stop' | 'kill' | 'restart' | 'rename' | 'remove' | 'wait' | 'logs' | 'assertLogsReadable' | 'attach' | 'resize' | 'inspect' | 'list' | 'get'
 >;
 
 export interface ImageBackend {
