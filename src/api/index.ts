@@ -1,4 +1,4 @@
-export { ApiServer, API_VERSION, MIN_API_VERSION, type ApiServerOptions } from './server.js';
+export { ApiServer, API_VERSION, MIN_API_VERSION, type ApiServerOptions, type TlsListenOptions } from './server.js';
 export { Router, type Route, type ApiContext } from './router.js';
 export { statusForError } from './status.js';
 export { systemRoutes } from './routes/system.js';

@@ -1,5 +1,5 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join, posix } from 'node:path';
+import { readFile, writeFile } from 'node:fs/promises';
+import { mkdirAllInRoot } from '../archive/index.js';
 import { InvalidParameterError } from '../errors/index.js';
 import type { HostConfig } from '../types/engine.js';
 import type { ContainerRecord } from './record.js';
@@ -28,7 +28,8 @@ export async function buildBundle(r: ContainerRecord, o: BundleOptions): Promise
   const userMounts = parseUserMounts(r.hostConfig);
   await prepareSources(userMounts);
   const user = await resolveUser(rootfs, r.config.User, r.hostConfig.GroupAdd ?? []);
-  await ensureWorkdir(rootfs, r.config.WorkingDir, user.uid, user.gid);
+  // Made through the one in-root resolver: links in the image are followed inside the rootfs only.
+  if (r.config.WorkingDir) mkdirAllInRoot(rootfs, r.config.WorkingDir, { mode: 0o755, uid: user.uid, gid: user.gid });
   return buildSpec({
     id: r.id,
     config: r.config,
@@ -96,34 +97,4 @@ async function containerResolvConf(h: HostConfig): Promise<string> {
   if (h.DnsSearch?.length) lines = lines.filter((l) => !/^\s*(search|domain)\s/.test(l)).concat(`search ${h.DnsSearch.join(' ')}`);
   if (h.DnsOptions?.length) lines = lines.filter((l) => !/^\s*options\s/.test(l)).concat(`options ${h.DnsOptions.join(' ')}`);
   return lines.filter((l) => l.trim() !== '').join('\n') + '\n';
-}
-
-/** Creates the working directory inside the rootfs without following links out of it. */
-export async function ensureWorkdir(rootfs: string, workdir: string | undefined, uid: number, gid: number): Promise<void> {
-  if (!workdir || workdir === '/') return;
-  const parts = posix.normalize(`/${workdir}`).split('/').filter(Boolean);
-  let current = rootfs;
-  const { lstat, readlink, chown } = await import('node:fs/promises');
-  for (const part of parts) {
-    const next = join(current, part);
-    let info;
-    try {
-      info = await lstat(next);
-    } catch {
-      await mkdir(next, { mode: 0o755 });
-      await chown(next, uid, gid).catch(() => {});
-      current = next;
-      continue;
-    }
-    if (info.isSymbolicLink()) {
-      const target = await readlink(next);
-      // Resolve the link as the container would see it, inside the rootfs.
-      const inside = posix.isAbsolute(target) ? target : posix.join(current.slice(rootfs.length) || '/', target);
-      await ensureWorkdir(rootfs, inside, uid, gid);
-      current = join(rootfs, posix.normalize(inside));
-      continue;
-    }
-    if (!info.isDirectory()) throw new InvalidParameterError(`cannot use ${workdir} as working directory: ${part} is not a directory`);
-    current = next;
-  }
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
+import { privateDir, CONTAINER_DIR_MODE } from './private-state.js';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   ConflictError, InvalidParameterError, NotFoundError, NotModifiedError, SystemError, errorMessage,
@@ -181,7 +182,7 @@ export class ContainerService {
       if (!path) throw new InvalidParameterError('no command specified');
 
       const dir = this.store.dir(id);
-      await mkdir(dir, { recursive: true });
+      await privateDir(dir, CONTAINER_DIR_MODE);
       const prepared = this.o.snapshotter.prepare(id, image.chainIds[image.chainIds.length - 1], { 'berth.container': id });
       const record: ContainerRecord = {
         id,

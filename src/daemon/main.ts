@@ -15,6 +15,7 @@ import { loadConfig, DEFAULTS, type DaemonConfig, type FlagValues } from './conf
 import { acquireDataRootLock } from './lock.js';
 import { ENGINE_VERSION, binaryVersion, operatingSystemName, systemInfo, systemVersion } from './system-info.js';
 import { createLogger, type Logger } from './logger.js';
+import { openListeners } from './listeners.js';
 
 /** Wires the subsystems together and serves the API until SIGTERM/SIGINT. */
 export async function runDaemon(config: DaemonConfig, log: Logger): Promise<void> {
@@ -87,22 +88,7 @@ export async function runDaemon(config: DaemonConfig, log: Logger): Promise<void
 
     const api = new ApiServer({ router, engineVersion: ENGINE_VERSION, log });
     cleanups.push(() => api.close());
-    for (const host of config.hosts) {
-      if (host.startsWith('unix://')) {
-        const path = host.slice('unix://'.length);
-        await api.listenUnix(path);
-        cleanups.push(() => unlink(path).catch(() => {}));
-      } else if (host.startsWith('tcp://')) {
-        const u = new URL(host);
-        await api.listenTcp(u.hostname, Number(u.port || 2375));
-      } else if (host.startsWith('/')) {
-        await api.listenUnix(host);
-        cleanups.push(() => unlink(host).catch(() => {}));
-      } else {
-        throw new Error(`invalid host: ${host}: only unix:// and tcp:// are supported`);
-      }
-      log('info', `API listen on ${host}`);
-    }
+    cleanups.push(...(await openListeners(api, config, log)));
     log('info', `berthd ${ENGINE_VERSION} started: data root ${config.dataRoot}, runtime ${chosen.name}, storage ${snapshotter.name}`);
 
     await new Promise<void>((resolve) => {
@@ -143,10 +129,19 @@ export async function main(argv = process.argv): Promise<void> {
     .option('--log-driver <name>', 'Default driver for container logs (default "json-file")')
     .option('--log-opt <opt...>', 'Default log driver options for containers (key=value)')
     .option('-D, --debug', 'Enable debug mode')
+    .option('-G, --group <group>', `Group for the unix socket (default "${DEFAULTS.group}" when that group exists)`)
+    .addOption(new Option('--tls [bool]', 'Use TLS; implied by --tlsverify'))
+    .addOption(new Option('--tlsverify [bool]', 'Use TLS and verify the remote (clients must present a certificate signed by --tlscacert)'))
+    .option('--tlscacert <file>', 'Trust certs signed only by this CA (default "~/.docker/ca.pem")')
+    .option('--tlscert <file>', 'Path to TLS certificate file (default "~/.docker/cert.pem")')
+    .option('--tlskey <file>', 'Path to TLS key file (default "~/.docker/key.pem")')
     .version(`berthd version ${ENGINE_VERSION}`, '-v, --version', 'Print version information and quit')
     .helpOption('--help', 'Print usage')
     .showHelpAfterError();
   program.parse(argv);
+  // As dockerd: files and directories are made with predictable modes (private
+  // state asks for 0600/0700 itself; hosts and resolv.conf must end up 0644).
+  process.umask(0o022);
   const opts = program.opts<FlagValues>();
   const log = createLogger(opts.debug ? 'debug' : opts.logLevel ?? 'info');
   // One bad request or a socket error must not take every container's

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, watch, type FSWatcher } from 'node:fs';
-import { mkdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { privateDir } from '../util/private-dir.js';
 import { join } from 'node:path';
 import { InvalidParameterError } from '../errors/index.js';
 import { mountAll, unmountIfMounted, type MountDescription } from '../util/mount.js';
@@ -12,8 +13,12 @@ import { oomKilled, watchOomNote } from './oom.js';
 // so a reboot clears it):
 //   bundles/<id>/   config.json, rootfs/ (mounted), conmon's pid files, attach socket, ctl fifo
 //   exits/<id>      the exit code conmon writes when the container's process ends
+// Directories are 0700 and the spec 0600: the spec holds the container's
+// environment, which is nobody else's business (dockerd keeps these private too).
 
 const RUNTIME_FILE = 'runtime';
+const EXEC_DIR_MODE = 0o700;
+const SPEC_MODE = 0o600;
 
 export interface ConmonTaskServiceOptions {
   execRoot: string;
@@ -47,8 +52,8 @@ export class ConmonTaskService implements TaskService {
   async init(onExit: ExitListener, onOom?: OomListener): Promise<void> {
     this.onExit = onExit;
     if (onOom) this.onOom = onOom;
-    await mkdir(this.exitDir, { recursive: true });
-    await mkdir(this.bundleRoot, { recursive: true });
+    await privateDir(this.exitDir, EXEC_DIR_MODE);
+    await privateDir(this.bundleRoot, EXEC_DIR_MODE);
     this.exitWatcher = watch(this.exitDir, (_ev, file) => {
       if (file && !file.startsWith('.')) void this.readExit(file.toString()).then((code) => code !== undefined && this.onExit(file.toString(), code));
     });
@@ -75,6 +80,7 @@ export class ConmonTaskService implements TaskService {
 
   async mountRootfs(id: string, mounts: MountDescription[]): Promise<string> {
     const rootfs = join(this.bundleDir(id), 'rootfs');
+    await privateDir(this.bundleDir(id), EXEC_DIR_MODE);
     await mkdir(rootfs, { recursive: true });
     await mountAll(mounts, rootfs);
     return rootfs;
@@ -84,7 +90,9 @@ export class ConmonTaskService implements TaskService {
     const runtime = this.runtime(o.runtime);
     const bundle = this.bundleDir(o.id);
     this.runtimeOf.set(o.id, o.runtime);
-    await writeFile(join(bundle, 'config.json'), JSON.stringify(o.spec));
+    // The spec carries the container's environment (secrets): root only.
+    await writeFile(join(bundle, 'config.json'), JSON.stringify(o.spec), { mode: SPEC_MODE });
+    await chmod(join(bundle, 'config.json'), SPEC_MODE);
     // Remembered with the bundle, so a restarted berthd tears it down with the right runtime.
     await writeFile(join(bundle, RUNTIME_FILE), o.runtime);
     await unlink(join(this.exitDir, o.id)).catch(() => {});

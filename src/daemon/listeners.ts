@@ -1,0 +1,71 @@
+import { readFile, unlink } from 'node:fs/promises';
+import { InvalidParameterError } from '../errors/index.js';
+import type { ApiServer, TlsListenOptions } from '../api/index.js';
+import type { DaemonConfig, TlsSettings } from './config.js';
+import type { Logger } from './logger.js';
+import { lookupGroupId } from './socket-group.js';
+
+// Opens the API on every -H host as dockerd does: UNIX sockets 0660 owned by
+// the socket group; TCP only with TLS and client certificates, unless the user
+// explicitly turned authentication off (--tls=false or --tlsverify=false),
+// because the API is root on this machine for whoever reaches it.
+
+async function readPem(path: string, what: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (err) {
+    throw new InvalidParameterError(`could not read ${what} "${path}": ${(err as Error).message}`);
+  }
+}
+
+/** The certificates for TCP listeners, or undefined for plain HTTP. */
+export async function loadTls(tls: TlsSettings): Promise<TlsListenOptions | undefined> {
+  if (!tls.enabled) return undefined;
+  let cert: Buffer;
+  let key: Buffer;
+  try {
+    [cert, key] = await Promise.all([readFile(tls.cert), readFile(tls.key)]);
+  } catch (err) {
+    throw new InvalidParameterError(`could not load X509 key pair (cert: "${tls.cert}", key: "${tls.key}"): ${(err as Error).message}`);
+  }
+  if (tls.verify && !tls.ca) throw new InvalidParameterError('--tlsverify needs the CA certificate that signs client certificates: give --tlscacert (or put ca.pem in $DOCKER_CERT_PATH or ~/.docker)');
+  const ca = tls.ca ? await readPem(tls.ca, 'CA certificate') : undefined;
+  return { cert, key, ca, verify: tls.verify };
+}
+
+/** Listens on every configured host; returns the cleanups (socket files to remove). */
+export async function openListeners(api: ApiServer, config: DaemonConfig, log: Logger): Promise<Array<() => Promise<void>>> {
+  const cleanups: Array<() => Promise<void>> = [];
+  const tls = await loadTls(config.tls);
+  let gid: number | undefined;
+  if (config.group !== '') {
+    gid = await lookupGroupId(config.group);
+    if (gid === undefined) {
+      if (config.groupExplicit) throw new InvalidParameterError(`group ${config.group} not found`);
+      log('warn', `could not change group of the API sockets to ${config.group}: group ${config.group} not found`);
+    }
+  }
+  for (const host of config.hosts) {
+    const unixPath = host.startsWith('unix://') ? host.slice('unix://'.length) : host.startsWith('/') ? host : undefined;
+    if (unixPath !== undefined) {
+      await api.listenUnix(unixPath, { mode: 0o660, gid });
+      cleanups.push(() => unlink(unixPath).catch(() => {}));
+    } else if (host.startsWith('tcp://')) {
+      const u = new URL(host);
+      const authenticated = tls?.verify === true;
+      if (!authenticated) {
+        if (!config.tls.explicitlyUnauthenticated) {
+          throw new InvalidParameterError(`refusing to listen on ${host} without --tlsverify: anyone who can reach it gets root on this machine. Use --tlsverify with --tlscacert, --tlscert and --tlskey, or say --tls=false (plain HTTP) or --tlsverify=false (TLS without client certificates) to accept the risk`);
+        }
+        log('warn', `Binding to ${host} without --tlsverify is insecure: it gives root access on this machine to everyone who can reach it (host=${host})`);
+        log('warn', `Binding to an IP address, even on localhost, can also give access to scripts run in a browser (host=${host})`);
+      }
+      const hostname = u.hostname.replace(/^\[(.*)\]$/, '$1');
+      await api.listenTcp(hostname, Number(u.port || (tls ? 2376 : 2375)), tls);
+    } else {
+      throw new InvalidParameterError(`invalid host: ${host}: only unix:// and tcp:// are supported`);
+    }
+    log('info', `API listen on ${host}${host.startsWith('tcp://') ? (tls ? (tls.verify ? ' (TLS, client certificates required)' : ' (TLS)') : ' (plain HTTP)') : ''}`);
+  }
+  return cleanups;
+}
