@@ -99,9 +99,9 @@ export class ApiServer {
             socket.end(PLAIN_HTTP_ON_TLS);
             return;
           }
+          // Paused with the bytes put back: the TLS socket takes them from the buffer first.
           socket.unshift(first);
           http.emit('connection', socket);
-          socket.resume();
         });
         socket.on('error', () => socket.destroy());
         this.sockets.add(socket);

@@ -1,4 +1,5 @@
-import { Agent, request as httpRequest, type ClientRequest, type IncomingMessage, type RequestOptions as HttpRequestOptions } from 'node:http';
+import { Agent, request as plainRequest, type ClientRequest, type IncomingMessage, type RequestOptions as HttpRequestOptions } from 'node:http';
+import { Agent as TlsAgent, request as tlsRequest } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type {
   ContainerCreateRequest,
@@ -15,6 +16,7 @@ import type {
 } from '../types/engine.js';
 import { ApiError, DaemonUnreachableError, isConnectFailure } from './errors.js';
 import { DEFAULT_HOST, parseHost, type DaemonAddress } from './host.js';
+import type { ClientTls } from './tls.js';
 
 // The Engine API client: JSON requests, streamed responses and hijacked
 // connections over a UNIX socket or TCP, with docker's versioned paths.
@@ -35,6 +37,8 @@ export interface EngineClientOptions {
    */
   onUnreachable?: (err: DaemonUnreachableError) => Promise<boolean>;
   userAgent?: string;
+  /** TLS for a TCP host (ignored for UNIX sockets, as docker does). */
+  tls?: ClientTls;
 }
 
 export interface RequestOptions {
@@ -105,7 +109,8 @@ export function encodeFilters(filters: Filters | undefined): string | undefined 
 export class EngineClient {
   readonly address: DaemonAddress;
   readonly apiVersion: string;
-  private readonly agent = new Agent({ keepAlive: true });
+  private readonly agent: Agent;
+  private readonly tls: ClientTls | undefined;
   private readonly userAgent: string;
   private onUnreachable: EngineClientOptions['onUnreachable'];
   private reachable = false;
@@ -115,6 +120,19 @@ export class EngineClient {
     this.apiVersion = options.apiVersion ?? CLIENT_API_VERSION;
     this.onUnreachable = options.onUnreachable;
     this.userAgent = options.userAgent ?? 'berth-cli';
+    this.tls = this.address.kind === 'tcp' ? options.tls : undefined;
+    this.agent = this.tls ? new TlsAgent({ keepAlive: true, ...this.tlsOptions() }) : new Agent({ keepAlive: true });
+  }
+
+  private tlsOptions() {
+    const t = this.tls!;
+    return { ca: t.ca, cert: t.cert, key: t.key, rejectUnauthorized: t.verify };
+  }
+
+  /** http or https, with the TLS options on requests that bypass the pool. */
+  private httpRequest(options: HttpRequestOptions): ClientRequest {
+    if (!this.tls) return plainRequest(options);
+    return tlsRequest(options.agent === false ? { ...options, ...this.tlsOptions() } : options);
   }
 
   /** The host as docker prints it in messages (`unix:///run/berth/berth.sock`). */
@@ -151,7 +169,7 @@ export class EngineClient {
     if (payload) headers['Content-Length'] = String(payload.length);
     const stream = opts.rawBody && !Buffer.isBuffer(opts.rawBody) ? opts.rawBody : undefined;
     return new Promise((resolve, reject) => {
-      const req = httpRequest({
+      const req = this.httpRequest({
         ...this.connectionOptions(),
         agent: this.agent,
         method,
@@ -176,6 +194,13 @@ export class EngineClient {
 
   private translateError(err: unknown): unknown {
     if (isConnectFailure(err)) return new DaemonUnreachableError(this.host, err.code, { cause: err });
+    // TLS failures (no client certificate, unknown CA, wrong name) in docker's words, not OpenSSL's.
+    if (this.tls && err instanceof Error) {
+      const e = err as Error & { code?: string; reason?: string };
+      if (e.code?.startsWith('ERR_SSL') || e.code?.startsWith('ERR_TLS') || /CERT|SIGNATURE|ISSUER/.test(e.code ?? '')) {
+        return new Error(`error during connect: ${this.host}: tls: ${e.reason ?? e.message}`, { cause: err });
+      }
+    }
     return err;
   }
 
@@ -227,7 +252,7 @@ export class EngineClient {
   async hijack(path: string, opts: RequestOptions = {}): Promise<HijackedConnection> {
     if (!this.reachable && this.onUnreachable) await this.ping();
     return new Promise((resolve, reject) => {
-      const req = httpRequest({
+      const req = this.httpRequest({
         ...this.connectionOptions(),
         // The socket leaves HTTP for good: never let the pool reuse it.
         agent: false,

@@ -33,9 +33,18 @@ export async function loadTls(tls: TlsSettings): Promise<TlsListenOptions | unde
   return { cert, key, ca, verify: tls.verify };
 }
 
-/** Listens on every configured host; returns the cleanups (socket files to remove). */
-export async function openListeners(api: ApiServer, config: DaemonConfig, log: Logger): Promise<Array<() => Promise<void>>> {
-  const cleanups: Array<() => Promise<void>> = [];
+export interface ListenPlan {
+  hosts: string[];
+  tls?: TlsListenOptions;
+  /** Group of the UNIX sockets; undefined keeps the daemon's own. */
+  gid?: number;
+}
+
+/**
+ * Checks every host and loads what the listeners need, before berthd touches
+ * anything: a refused TCP host or a missing certificate stops the start early.
+ */
+export async function planListeners(config: DaemonConfig, log: Logger): Promise<ListenPlan> {
   const tls = await loadTls(config.tls);
   let gid: number | undefined;
   if (config.group !== '') {
@@ -46,26 +55,34 @@ export async function openListeners(api: ApiServer, config: DaemonConfig, log: L
     }
   }
   for (const host of config.hosts) {
+    if (host.startsWith('unix://') || host.startsWith('/')) continue;
+    if (!host.startsWith('tcp://')) throw new InvalidParameterError(`invalid host: ${host}: only unix:// and tcp:// are supported`);
+    if (tls?.verify) continue;
+    if (!config.tls.explicitlyUnauthenticated) {
+      throw new InvalidParameterError(`refusing to listen on ${host} without --tlsverify: anyone who can reach it gets root on this machine. Use --tlsverify with --tlscacert, --tlscert and --tlskey, or say --tls=false (plain HTTP) or --tlsverify=false (TLS without client certificates) to accept the risk`);
+    }
+    log('warn', `Binding to ${host} without --tlsverify is insecure: it gives root access on this machine to everyone who can reach it`);
+    log('warn', `Binding to an IP address, even on localhost, can also give access to scripts run in a browser (${host})`);
+  }
+  return { hosts: config.hosts, tls, gid };
+}
+
+/** Listens on every planned host; returns the cleanups (socket files to remove). */
+export async function openListeners(api: ApiServer, plan: ListenPlan, log: Logger): Promise<Array<() => Promise<void>>> {
+  const cleanups: Array<() => Promise<void>> = [];
+  const { tls, gid } = plan;
+  for (const host of plan.hosts) {
     const unixPath = host.startsWith('unix://') ? host.slice('unix://'.length) : host.startsWith('/') ? host : undefined;
     if (unixPath !== undefined) {
       await api.listenUnix(unixPath, { mode: 0o660, gid });
       cleanups.push(() => unlink(unixPath).catch(() => {}));
-    } else if (host.startsWith('tcp://')) {
-      const u = new URL(host);
-      const authenticated = tls?.verify === true;
-      if (!authenticated) {
-        if (!config.tls.explicitlyUnauthenticated) {
-          throw new InvalidParameterError(`refusing to listen on ${host} without --tlsverify: anyone who can reach it gets root on this machine. Use --tlsverify with --tlscacert, --tlscert and --tlskey, or say --tls=false (plain HTTP) or --tlsverify=false (TLS without client certificates) to accept the risk`);
-        }
-        log('warn', `Binding to ${host} without --tlsverify is insecure: it gives root access on this machine to everyone who can reach it (host=${host})`);
-        log('warn', `Binding to an IP address, even on localhost, can also give access to scripts run in a browser (host=${host})`);
-      }
-      const hostname = u.hostname.replace(/^\[(.*)\]$/, '$1');
-      await api.listenTcp(hostname, Number(u.port || (tls ? 2376 : 2375)), tls);
-    } else {
-      throw new InvalidParameterError(`invalid host: ${host}: only unix:// and tcp:// are supported`);
+      log('info', `API listen on ${host}`);
+      continue;
     }
-    log('info', `API listen on ${host}${host.startsWith('tcp://') ? (tls ? (tls.verify ? ' (TLS, client certificates required)' : ' (TLS)') : ' (plain HTTP)') : ''}`);
+    const u = new URL(host);
+    const hostname = u.hostname.replace(/^\[(.*)\]$/, '$1');
+    await api.listenTcp(hostname, Number(u.port || (tls ? 2376 : 2375)), tls);
+    log('info', `API listen on ${host}${tls ? (tls.verify ? ' (TLS, client certificates required)' : ' (TLS)') : ' (plain HTTP)'}`);
   }
   return cleanups;
 }

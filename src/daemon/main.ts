@@ -15,10 +15,11 @@ import { loadConfig, DEFAULTS, type DaemonConfig, type FlagValues } from './conf
 import { acquireDataRootLock } from './lock.js';
 import { ENGINE_VERSION, binaryVersion, operatingSystemName, systemInfo, systemVersion } from './system-info.js';
 import { createLogger, type Logger } from './logger.js';
-import { openListeners } from './listeners.js';
+import { openListeners, planListeners } from './listeners.js';
 
 /** Wires the subsystems together and serves the API until SIGTERM/SIGINT. */
 export async function runDaemon(config: DaemonConfig, log: Logger): Promise<void> {
+  const listenPlan = await planListeners(config, log);
   await mkdir(config.dataRoot, { recursive: true, mode: 0o711 });
   await mkdir(config.execRoot, { recursive: true, mode: 0o711 });
   const releaseLock = await acquireDataRootLock(join(config.dataRoot, 'berthd.lock'), config.dataRoot);
@@ -88,7 +89,7 @@ export async function runDaemon(config: DaemonConfig, log: Logger): Promise<void
 
     const api = new ApiServer({ router, engineVersion: ENGINE_VERSION, log });
     cleanups.push(() => api.close());
-    cleanups.push(...(await openListeners(api, config, log)));
+    cleanups.push(...(await openListeners(api, listenPlan, log)));
     log('info', `berthd ${ENGINE_VERSION} started: data root ${config.dataRoot}, runtime ${chosen.name}, storage ${snapshotter.name}`);
 
     await new Promise<void>((resolve) => {
