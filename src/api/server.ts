@@ -92,7 +92,8 @@ export class ApiServer {
     let server: Server | NetServer = http;
     if (tls) {
       // A plain HTTP client on the TLS port gets a readable answer instead of a dropped connection.
-      server = createNetServer((socket) => {
+      // Half-open like the HTTP server: the docker CLI shuts its write side after attach (no stdin) and still reads.
+      server = createNetServer({ allowHalfOpen: true }, (socket) => {
         socket.once('data', (first: Buffer) => {
           socket.pause();
           if (first[0] !== TLS_HANDSHAKE) {
