@@ -91,6 +91,10 @@ export class ContainerService {
         await this.o.snapshotter.remove(snap.key).catch((err) => this.o.log('warn', `removing orphan snapshot ${snap.key}: ${errorMessage(err)}`));
       }
     }
+    // Runs whose record is gone (berthd stopped between removing the record and tearing down): release their mounts.
+    for (const id of await this.tasks.list()) {
+      if (!this.store.has(id)) await this.tasks.delete(id).catch((err) => this.o.log('warn', `removing orphan bundle ${id}: ${errorMessage(err)}`));
+    }
     for (const live of this.store.all()) await this.readopt(live);
     await this.restartPerPolicy();
   }

@@ -71,7 +71,9 @@ export async function planListeners(config: DaemonConfig, log: Logger): Promise<
 export async function openListeners(api: ApiServer, plan: ListenPlan, log: Logger): Promise<Array<() => Promise<void>>> {
   const cleanups: Array<() => Promise<void>> = [];
   const { tls, gid } = plan;
-  for (const host of plan.hosts) {
+  // TCP first: clients (and tests) that wait for the UNIX socket then find every listener up.
+  const isUnix = (h: string) => h.startsWith('unix://') || h.startsWith('/');
+  for (const host of [...plan.hosts.filter((h) => !isUnix(h)), ...plan.hosts.filter(isUnix)]) {
     const unixPath = host.startsWith('unix://') ? host.slice('unix://'.length) : host.startsWith('/') ? host : undefined;
     if (unixPath !== undefined) {
       await api.listenUnix(unixPath, { mode: 0o660, gid });

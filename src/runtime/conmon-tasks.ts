@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, watch, type FSWatcher } from 'node:fs';
-import { chmod, mkdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { privateDir } from '../util/private-dir.js';
 import { join } from 'node:path';
 import { InvalidParameterError } from '../errors/index.js';
@@ -145,6 +145,10 @@ export class ConmonTaskService implements TaskService {
     await rm(bundle, { recursive: true, force: true });
     await unlink(join(this.exitDir, id)).catch(() => {});
     this.runtimeOf.delete(id);
+  }
+
+  async list(): Promise<string[]> {
+    return (await readdir(this.bundleRoot).catch(() => [] as string[])).filter((name) => !name.startsWith('.'));
   }
 
   pause(id: string): Promise<void> {

@@ -64,6 +64,8 @@ export interface TaskService {
   oomKilled(id: string): boolean;
   /** Releases everything a run held (runtime state, rootfs mount, bundle, exit file). Idempotent. */
   delete(id: string): Promise<void>;
+  /** Ids of every task that holds something (a bundle), running or not. */
+  list(): Promise<string[]>;
   pause(id: string): Promise<void>;
   resume(id: string): Promise<void>;
   /** Asks the monitor to reopen its log file: it starts a new, empty one at the log path. */

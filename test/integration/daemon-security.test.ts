@@ -6,7 +6,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { BERTHD, TestDaemon, busyboxTar, runCommand, type RunResult } from '../helpers/daemon.js';
+import { BERTHD, TestDaemon, busyboxTar, leftoverMounts, runCommand, type RunResult } from '../helpers/daemon.js';
 import { freePort, makeTestPki, type TestPki } from '../helpers/tls-certs.js';
 import { lookupGroupId } from '../../src/daemon/socket-group.js';
 
@@ -192,6 +192,27 @@ describe('private state', () => {
     await d.launch();
     assert.equal((await stat(record)).mode & 0o777, 0o600);
     assert.equal((await stat(join(d.dataRoot, 'containers', id))).mode & 0o777, 0o710);
+  });
+});
+
+describe('startup sweep', () => {
+  it('releases the mounted bundle of a container whose record is gone', async () => {
+    const d = await TestDaemon.start();
+    try {
+      await d.loadBusybox();
+      const r = await d.docker(['run', '-d', 'busybox', 'sleep', '60']);
+      assert.equal(r.code, 0, r.stderr);
+      const id = r.stdout.trim();
+      // A crash between removing the record and tearing the run down.
+      await d.kill9();
+      await rm(join(d.dataRoot, 'containers', id), { recursive: true, force: true });
+      assert.deepEqual(await leftoverMounts(join(d.execRoot, 'bundles')), [join(d.execRoot, 'bundles', id, 'rootfs')]);
+      await d.launch();
+      assert.deepEqual(await leftoverMounts(join(d.execRoot, 'bundles')), []);
+      assert.equal(existsSync(join(d.execRoot, 'bundles', id)), false);
+    } finally {
+      await d.stop();
+    }
   });
 });
 
