@@ -45,7 +45,8 @@ export interface ListenPlan {
  * anything: a refused TCP host or a missing certificate stops the start early.
  */
 export async function planListeners(config: DaemonConfig, log: Logger): Promise<ListenPlan> {
-  const tls = await loadTls(config.tls);
+  // Certificates matter only to TCP listeners: a DOCKER_TLS_VERIFY left in the shell must not stop a socket-only daemon.
+  const tls = config.hosts.some((h) => h.startsWith('tcp://')) ? await loadTls(config.tls) : undefined;
   let gid: number | undefined;
   if (config.group !== '') {
     gid = await lookupGroupId(config.group);
