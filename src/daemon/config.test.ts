@@ -9,10 +9,10 @@ import { lookupGroupId } from './socket-group.js';
 describe('daemon.json', () => {
   it('refuses every key berthd does not honour, naming them all as dockerd does', () => {
     assert.throws(
-      () => parseDaemonJson('{"log-driver": "none", "debug": true, "bip": "10.0.0.1/24"}', '/x/daemon.json'),
-      /^InvalidParameterError: unable to configure the berth daemon with file \/x\/daemon.json: the following directives don't match any configuration option: log-driver, bip$/,
+      () => parseDaemonJson('{"userland-proxy": false, "debug": true, "bip": "10.0.0.1/24"}', '/x/daemon.json'),
+      /^InvalidParameterError: unable to configure the berth daemon with file \/x\/daemon.json: the following directives don't match any configuration option: userland-proxy, bip$/,
     );
-    for (const key of ['experimental', 'live-restore', 'registry-mirrors', 'iptables', 'log-opts']) {
+    for (const key of ['experimental', 'live-restore', 'registry-mirrors', 'iptables', 'group-typo']) {
       assert.throws(() => parseDaemonJson(JSON.stringify({ [key]: false }), 'f'), /don't match any configuration option/);
     }
   });
@@ -23,6 +23,8 @@ describe('daemon.json', () => {
     assert.throws(() => parseDaemonJson('{"hosts": [1]}', 'f'), /of type \[\]string/);
     assert.throws(() => parseDaemonJson('{"tlscert": 5}', 'f'), /cannot unmarshal number into Go struct field Config.tlscert of type string/);
     assert.throws(() => parseDaemonJson('[]', 'f'), /cannot unmarshal array/);
+    assert.throws(() => parseDaemonJson('{"log-opts": {"max-size": 10}}', 'f'), /cannot unmarshal object into Go struct field Config.log-opts of type map\[string\]string/);
+    assert.deepEqual(parseDaemonJson('{"log-driver": "json-file", "log-opts": {"max-size": "1m"}}', 'f'), { logDriver: 'json-file', logOpts: { 'max-size': '1m' } });
     assert.throws(() => parseDaemonJson('{"debug": tru', 'f'), /unable to configure the berth daemon with file f/);
   });
 

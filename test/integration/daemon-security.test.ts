@@ -261,9 +261,9 @@ describe('API sockets and daemon.json', () => {
 
   it('refuses daemon.json keys it does not honour and values of the wrong type', async () => {
     const sock = join(dir, 'k.sock');
-    const unknown = await berthdOnce(dir, ['-H', `unix://${sock}`], '{"log-driver": "none", "live-restore": true}');
+    const unknown = await berthdOnce(dir, ['-H', `unix://${sock}`], '{"userland-proxy": false, "live-restore": true}');
     assert.equal(unknown.code, 1);
-    assert.match(unknown.stderr, /the following directives don't match any configuration option: log-driver, live-restore/);
+    assert.match(unknown.stderr, /the following directives don't match any configuration option: userland-proxy, live-restore/);
     const typed = await berthdOnce(dir, ['-H', `unix://${sock}`], '{"tlsverify": "yes"}');
     assert.equal(typed.code, 1);
     assert.match(typed.stderr, /cannot unmarshal string into Go struct field Config.tlsverify of type bool/);
