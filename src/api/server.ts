@@ -22,6 +22,8 @@ export interface TlsListenOptions {
 
 /** What a TLS port answers to a plain HTTP request (Go's net/http words, which docker clients know). */
 const PLAIN_HTTP_ON_TLS = 'HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\nClient sent an HTTP request to an HTTPS server.\n';
+/** How long a TCP client may stay silent before its first byte. */
+const FIRST_BYTE_TIMEOUT_MS = 60_000;
 /** First byte of a TLS record carrying a handshake. */
 const TLS_HANDSHAKE = 0x16;
 
@@ -94,7 +96,10 @@ export class ApiServer {
       // A plain HTTP client on the TLS port gets a readable answer instead of a dropped connection.
       // Half-open like the HTTP server: the docker CLI shuts its write side after attach (no stdin) and still reads.
       server = createNetServer({ allowHalfOpen: true }, (socket) => {
+        // A client that connects and says nothing is not kept forever (the HTTP server's own timeouts start later).
+        socket.setTimeout(FIRST_BYTE_TIMEOUT_MS, () => socket.destroy());
         socket.once('data', (first: Buffer) => {
+          socket.setTimeout(0);
           socket.pause();
           if (first[0] !== TLS_HANDSHAKE) {
             socket.end(PLAIN_HTTP_ON_TLS);
