@@ -116,7 +116,7 @@ export class EngineClient {
   private reachable = false;
 
   constructor(options: EngineClientOptions = {}) {
-    this.address = parseHost(options.host ?? DEFAULT_HOST);
+    this.address = parseHost(options.host ?? DEFAULT_HOST, { tls: options.tls !== undefined });
     this.apiVersion = options.apiVersion ?? CLIENT_API_VERSION;
     this.onUnreachable = options.onUnreachable;
     this.userAgent = options.userAgent ?? 'berth-cli';
