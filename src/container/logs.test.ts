@@ -53,6 +53,15 @@ async function read(files: LogFiles, opts: ReadOptions): Promise<{ out: string[]
   return { out, bytesRead: stats.bytesRead };
 }
 
+/** Polls until `check` holds: the watchers here react asynchronously, and a loaded machine must not fail a test. */
+async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`not reached: ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+const inodeOf = (p: string) => stat(p).then((s) => s.ino, () => undefined);
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => String(from + i));
 
 describe('readLog over rotated files', () => {
@@ -120,7 +129,8 @@ describe('LogFiles rotation and LogFollower', () => {
         await rename(`${path}.tmp`, path);
         await appendFile(path, lines(n + 1, n + 5));
         n += 5;
-        await new Promise((r) => setTimeout(r, 50));
+        // Before conmon's next replacement: berthd has named the new live file and the follower caught up.
+        await until(async () => (await inodeOf(path)) === (await inodeOf(`${path}.hold`)) && seen.at(-1) === String(n), `round ${round} adopted`);
       }
       await f.drain();
       assert.deepEqual(seen, range(3, n));
@@ -156,7 +166,8 @@ describe('LogFiles rotation and LogFollower', () => {
       f.start();
       for (let n = 1; n <= 400; n++) {
         writeSync(fd, line(n) + '\n');
-        if (n % 20 === 0) await new Promise((r) => setTimeout(r, 10));
+        // Like a writer slower than berthd's rotation: each batch waits until a full live file was rotated.
+        if (n % 20 === 0) await until(async () => ((await stat(path).catch(() => undefined))?.size ?? 0) < 2000, `rotation after line ${n}`);
       }
       const names = (await readdir(dir)).sort();
       assert.deepEqual(names, ['container.log', 'container.log.1', 'container.log.2', 'container.log.hold']);
@@ -165,6 +176,7 @@ describe('LogFiles rotation and LogFollower', () => {
       release();
       await f.drain();
       closeSync(fd);
+      files.close();
       assert.deepEqual(seen, range(1, 400), 'the stalled follower read the files rotated away under it');
     });
   });
@@ -188,21 +200,17 @@ describe('LogFiles rotation and LogFollower', () => {
       // A slow client: the second follower's consumer never returns.
       const b = new LogFollower(files, undefined, () => new Promise<void>(() => {}));
       b.start();
-      await new Promise((r) => setTimeout(r, 50));
+      await until(async () => seen.length === 3 && (await fdsOpenOn()) === 2, 'both followers opened the file');
       assert.deepEqual(seen, range(1, 3));
-      assert.equal(await fdsOpenOn(), 2);
       client.abort();
-      await new Promise((r) => setTimeout(r, 20));
-      assert.equal(await fdsOpenOn(), 1);
+      await until(async () => (await fdsOpenOn()) === 1, 'the aborted follower closed its file');
       b.stop();
-      await new Promise((r) => setTimeout(r, 20));
-      assert.equal(await fdsOpenOn(), 0);
+      await until(async () => (await fdsOpenOn()) === 0, 'the stopped follower closed its file');
       // Removal stops a follower that is still reading.
       const c = new LogFollower(files, undefined, () => undefined);
       c.start();
-      await new Promise((r) => setTimeout(r, 20));
+      await until(async () => (await fdsOpenOn()) === 1, 'the third follower opened the file');
       files.close();
-      await new Promise((r) => setTimeout(r, 20));
       assert.equal(await fdsOpenOn(), 0);
     });
   });
