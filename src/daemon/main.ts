@@ -45,7 +45,7 @@ export async function runDaemon(config: DaemonConfig, log: Logger): Promise<void
     const events = new EventBus();
     const snapshotter = await createSnapshotter(join(config.dataRoot, 'snapshots'), config.storageDriver === 'vfs' ? 'copy' : config.storageDriver ? 'overlay' : undefined);
     await snapshotter.cleanup();
-    const volumes = new VolumeService({ root: join(config.dataRoot, 'volumes'), events, log, copyUpHold: process.env.BERTH_TEST_COPYUP_HOLD || undefined });
+    const volumes = new VolumeService({ root: join(config.dataRoot, 'volumes'), events, log });
     await volumes.init();
     let containers: ContainerService | undefined;
     const images = new LocalImageStore(join(config.dataRoot, 'image'), snapshotter, (id) => containers?.imageUsers(id) ?? []);

@@ -65,8 +65,6 @@ export interface CopyUpOptions {
   dataDir: string;
   /** Where to stage beside the data for an atomic rename; undefined forces the in-place way. */
   stagingDir?: string;
-  /** Test hook: a file whose existence holds the copy before it becomes visible (BERTH_TEST_COPYUP_HOLD). */
-  hold?: string;
 }
 
 /** Fills an empty volume from the image. Returns whether anything was copied. */
@@ -78,7 +76,6 @@ export async function copyUp(o: CopyUpOptions): Promise<boolean> {
   if (o.stagingDir) {
     // `cp -a src staging` makes staging a copy of src itself (its mode, owner and xattrs too).
     await cpArchive(src, o.stagingDir);
-    await holdForTest(o.hold);
     await rename(o.stagingDir, o.dataDir);
     return true;
   }
@@ -87,7 +84,6 @@ export async function copyUp(o: CopyUpOptions): Promise<boolean> {
   await cpArchive(`${src}/.`, staging);
   const entries = await readdir(staging);
   await writeJsonAtomic(join(o.dataDir, MARKER), { entries } satisfies Marker);
-  await holdForTest(o.hold);
   for (const e of entries) await rename(join(staging, e), join(o.dataDir, e));
   const st = await lstat(src);
   await chown(o.dataDir, st.uid, st.gid);
@@ -95,10 +91,6 @@ export async function copyUp(o: CopyUpOptions): Promise<boolean> {
   await rmdir(staging);
   await unlink(join(o.dataDir, MARKER));
   return true;
-}
-
-async function holdForTest(path: string | undefined): Promise<void> {
-  while (path && existsSync(path)) await new Promise((r) => setTimeout(r, 20));
 }
 
 /**

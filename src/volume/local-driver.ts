@@ -143,13 +143,6 @@ export class LocalDriver implements VolumeDriver {
     if (o.device) await unmountIfMounted(this.path(name));
   }
 
-  /** After a daemon restart: a container still running holds its mount. */
-  adopt(name: string, ref: string): void {
-    const refs = this.refs.get(name) ?? new Set<string>();
-    refs.add(ref);
-    this.refs.set(name, refs);
-  }
-
   /** Device mounts nobody holds any more (their containers stopped while berthd was down). */
   async releaseUnused(): Promise<void> {
     for (const name of await this.list()) {

@@ -34,8 +34,6 @@ export interface VolumeServiceOptions {
   root: string;
   events: EventBus;
   log: (level: 'debug' | 'info' | 'warn' | 'error', msg: string) => void;
-  /** Test hook (BERTH_TEST_COPYUP_HOLD): a copy-up waits while this file exists. */
-  copyUpHold?: string;
 }
 
 export interface ResolveRequest {
@@ -416,7 +414,7 @@ export class VolumeService {
           this.mounted.set(containerId, set);
           if (m.copyData) {
             await copyUp({
-              rootfs, containerPath: m.destination, dataDir: p, stagingDir: othersHaveIt ? undefined : driver.stagingPath(name), hold: this.o.copyUpHold,
+              rootfs, containerPath: m.destination, dataDir: p, stagingDir: othersHaveIt ? undefined : driver.stagingPath(name),
             });
           }
           return p;
