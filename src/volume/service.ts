@@ -413,9 +413,11 @@ export class VolumeService {
           set.add(name);
           this.mounted.set(containerId, set);
           if (m.copyData) {
+            const t0 = Date.now();
             await copyUp({
               rootfs, containerPath: m.destination, dataDir: p, stagingDir: othersHaveIt ? undefined : driver.stagingPath(name),
             });
+            this.o.log('debug', `copy-up of ${name} at ${m.destination}: ${Date.now() - t0} ms`);
           }
           return p;
         });
