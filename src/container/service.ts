@@ -372,7 +372,7 @@ export class ContainerService {
     }
   }
 
-  /** Releases what a run held: the runtime's state, the rootfs mount, the bundle, the volume mounts. */
+  /** Releases what a run held: the volume mounts (the process is gone), the runtime's state, the rootfs mount, the bundle. */
   private async teardownRun(id: string): Promise<void> {
     await this.o.volumes.release(id);
     await this.tasks.delete(id);

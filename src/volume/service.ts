@@ -66,6 +66,8 @@ export class VolumeService {
   private readonly users = new Map<string, Set<string>>();
   /** Volumes each container has mounted for its current run. */
   private readonly mounted = new Map<string, Set<string>>();
+  /** Releases under way, so a second caller can wait for the first. */
+  private readonly releasing = new Map<string, Promise<void>>();
   private readonly drivers = new Map<string, VolumeDriver>();
   private readonly local: LocalDriver;
   /** Metadata changes (create, remove, references) one at a time. */
@@ -433,17 +435,26 @@ export class VolumeService {
     return out;
   }
 
-  /** After a run: the container's volume mounts are released. Safe to call more than once. */
-  async release(containerId: string): Promise<void> {
+  /**
+   * After a run: the container's volume mounts are released. Safe to call
+   * more than once; a call while a release is under way waits for it.
+   */
+  release(containerId: string): Promise<void> {
+    const inFlight = this.releasing.get(containerId);
+    if (inFlight) return inFlight;
     const names = this.mounted.get(containerId);
-    if (!names) return;
+    if (!names) return Promise.resolve();
     this.mounted.delete(containerId);
-    for (const name of names) {
-      const rec = this.records.get(name);
-      if (!rec) continue;
-      await this.withVolume(name, () => this.driver(rec.driver).unmount(name, containerId)).catch((err) => this.o.log('warn', `unmounting volume ${name}: ${errorMessage(err)}`));
-      this.o.events.emit('volume', 'unmount', name, { container: containerId, driver: rec.driver });
-    }
+    const done = (async () => {
+      for (const name of names) {
+        const rec = this.records.get(name);
+        if (!rec) continue;
+        await this.withVolume(name, () => this.driver(rec.driver).unmount(name, containerId)).catch((err) => this.o.log('warn', `unmounting volume ${name}: ${errorMessage(err)}`));
+        this.o.events.emit('volume', 'unmount', name, { container: containerId, driver: rec.driver });
+      }
+    })().finally(() => this.releasing.delete(containerId));
+    this.releasing.set(containerId, done);
+    return done;
   }
 
   /** inspect's and ps's Mounts, as dockerd shows them. */
