@@ -353,6 +353,14 @@ describe('volumes', () => {
     assert.equal(forced.statusCode, 409, 'force does not remove a volume in use, as with dockerd');
     const pruned = await docker.pruneVolumes({ filters: JSON.stringify({ all: ['true'] }) });
     assert.ok(!(pruned.VolumesDeleted ?? []).includes(name), 'prune keeps volumes in use');
+    // Clients of API 1.41 and older get every unused volume pruned, named ones too; 1.42 and later only anonymous ones.
+    const old = `old-api-${uniq()}`;
+    await docker.createVolume({ Name: old });
+    const pruned147 = (await d.request('POST', '/v1.47/volumes/prune')).json();
+    assert.ok(!(pruned147.VolumesDeleted ?? []).includes(old));
+    const pruned141 = (await d.request('POST', '/v1.41/volumes/prune')).json();
+    assert.ok(pruned141.VolumesDeleted.includes(old));
+    assert.ok(!pruned141.VolumesDeleted.includes(name));
     const df = await docker.df();
     const entry = (df.Volumes as Array<{ Name: string; UsageData: { Size: number; RefCount: number } }>).find((v) => v.Name === name)!;
     assert.equal(entry.UsageData.RefCount, 1);

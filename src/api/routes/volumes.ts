@@ -4,6 +4,7 @@ import { boolParam, filtersParam } from '../params.js';
 import type { VolumeCreateOptions } from '../../types/volume.js';
 import type { VolumeBackend } from './backend.js';
 import { sendJson } from './system.js';
+import { compareVersions } from '../server.js';
 
 // /volumes: list, create, inspect, remove, prune (moby's volume router).
 
@@ -27,7 +28,12 @@ export function volumeRoutes(b: VolumeBackend): Route[] {
     {
       method: 'POST',
       path: '/volumes/prune',
-      handler: async ({ res, query }) => sendJson(res, 200, await b.prune(filtersParam(query))),
+      handler: async ({ res, query, version }) => {
+        const filters = filtersParam(query);
+        // Before API 1.42 prune removed every unused volume, named ones too.
+        if (compareVersions(version, '1.42') < 0 && !filters.all) filters.all = ['true'];
+        sendJson(res, 200, await b.prune(filters));
+      },
     },
     {
       method: 'GET',
