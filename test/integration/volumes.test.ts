@@ -200,6 +200,16 @@ describe('volumes', () => {
     const mountinfo = async () => readFile('/proc/self/mountinfo', 'utf8');
     assert.ok(!(await mountinfo()).includes(v.Mountpoint), 'the device is unmounted when the last container is done');
 
+    // --mount creates a missing volume with its volume-opt options.
+    const viaMount = `mountopt-${uniq()}`;
+    const fsType = await sh(['run', '--rm', '--mount', `type=volume,src=${viaMount},dst=/v,volume-driver=local,volume-opt=type=tmpfs,volume-opt=device=tmpfs,volume-label=via=mount`,
+      'busybox', 'sh', '-c', 'grep " /v " /proc/mounts | cut -d" " -f3']);
+    assert.equal(fsType, 'tmpfs\n');
+    const [mv] = JSON.parse(await sh(['volume', 'inspect', viaMount]));
+    assert.deepEqual(mv.Options, { type: 'tmpfs', device: 'tmpfs' });
+    assert.deepEqual(mv.Labels, { via: 'mount' });
+    await sh(['volume', 'rm', viaMount]);
+
     // Two users share the mount; it outlives a berthd crash and goes with the last user.
     const a = (await sh(['run', '-d', '-v', `${name}:/v`, 'busybox', 'sh', '-c', 'echo kept > /v/f; sleep 60'])).trim();
     const b = (await sh(['run', '-d', '-v', `${name}:/v`, 'busybox', 'sleep', '60'])).trim();
