@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { lstat, mkdir, readdir, rename, rm, rmdir, unlink, chown, chmod, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SystemError } from '../errors/index.js';
-import { secureResolve } from '../archive/secure-path.js';
+import { resolveInRoot } from '../archive/index.js';
 import { writeJsonAtomic } from '../util/atomic-file.js';
 
 // Copy-up: a new, empty volume mounted where the image has files is first
@@ -31,8 +31,8 @@ interface Marker {
 
 /** The source directory inside the rootfs, or undefined when there is nothing to copy. */
 async function sourceDir(rootfs: string, containerPath: string): Promise<string | undefined> {
-  // As in a chroot, ".." at the root stays at the root.
-  const src = join(rootfs, ...secureResolve(rootfs, containerPath.split('/')));
+  // As in a chroot: links followed inside the root, ".." at the root stays there.
+  const src = resolveInRoot(rootfs, containerPath);
   const st = await lstat(src).catch(() => undefined);
   if (!st?.isDirectory()) return undefined;
   if ((await readdir(src)).length === 0) return undefined;
