@@ -4,4 +4,5 @@ export { statusForError } from './status.js';
 export { systemRoutes } from './routes/system.js';
 export { containerRoutes } from './routes/containers.js';
 export { imageRoutes } from './routes/images.js';
-export type { ContainerBackend, ImageBackend, SystemBackend } from './routes/backend.js';
+export { volumeRoutes } from './routes/volumes.js';
+export type { ContainerBackend, ImageBackend, SystemBackend, VolumeBackend } from './routes/backend.js';

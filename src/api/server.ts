@@ -34,7 +34,8 @@ export interface ApiServerOptions {
   log: (level: 'debug' | 'info' | 'warn' | 'error', msg: string) => void;
 }
 
-function compareVersions(a: string, b: string): number {
+/** Compares API versions such as "1.41" and "1.47" numerically. */
+export function compareVersions(a: string, b: string): number {
   const [a1, a2] = a.split('.').map(Number) as [number, number];
   const [b1, b2] = b.split('.').map(Number) as [number, number];
   return a1 - b1 || a2 - b2;

@@ -14,6 +14,7 @@ import type {
   SystemInfo,
   SystemVersion,
 } from '../types/engine.js';
+import type { SystemDfResponse, Volume, VolumeCreateOptions, VolumeListResponse, VolumePruneResponse } from '../types/volume.js';
 import { ApiError, DaemonUnreachableError, isConnectFailure } from './errors.js';
 import { DEFAULT_HOST, parseHost, type DaemonAddress } from './host.js';
 import type { ClientTls } from './tls.js';
@@ -438,6 +439,32 @@ export class EngineClient {
 
   async imageRemove(name: string, opts: { force?: boolean; noPrune?: boolean } = {}): Promise<ImageDeleteResponseItem[]> {
     return (await this.request<ImageDeleteResponseItem[]>('DELETE', `/images/${encodeImageName(name)}`, { query: { force: opts.force, noprune: opts.noPrune } })) ?? [];
+  }
+
+  // ---- volumes and disk usage -------------------------------------------
+
+  volumeList(opts: { filters?: Filters } = {}): Promise<VolumeListResponse> {
+    return this.request('GET', '/volumes', { query: { filters: encodeFilters(opts.filters) } });
+  }
+
+  volumeCreate(body: VolumeCreateOptions): Promise<Volume> {
+    return this.request('POST', '/volumes/create', { body });
+  }
+
+  async volumeInspectRaw(name: string): Promise<string> {
+    return (await this.requestText('GET', `/volumes/${encodeURIComponent(name)}`)).text;
+  }
+
+  async volumeRemove(name: string, opts: { force?: boolean } = {}): Promise<void> {
+    await this.request('DELETE', `/volumes/${encodeURIComponent(name)}`, { query: { force: opts.force } });
+  }
+
+  volumePrune(opts: { filters?: Filters } = {}): Promise<VolumePruneResponse> {
+    return this.request('POST', '/volumes/prune', { query: { filters: encodeFilters(opts.filters) } });
+  }
+
+  systemDf(types: string[] = []): Promise<SystemDfResponse> {
+    return this.request('GET', '/system/df', { query: { type: types.length ? types : undefined } });
   }
 
   /** Pull: a JSON-lines progress stream. */

@@ -5,7 +5,7 @@ import type { HostConfig } from '../types/engine.js';
 import type { ContainerRecord } from './record.js';
 import { buildSpec, mergeEnv } from './spec.js';
 import { resolveUser } from './user.js';
-import { ociMounts, parseUserMounts, prepareSources } from './mounts.js';
+import type { RuntimeMount } from '../volume/index.js';
 
 // What a run needs on disk: the /etc files (written at create) and the OCI
 // spec built against the mounted rootfs (at each start): user mounts, the
@@ -20,13 +20,13 @@ export interface BundleOptions {
   cgroupParent: string;
   /** A static init (tini-static) for --init, when installed. */
   initPath?: string;
+  /** Binds, tmpfs and volumes, ready (the volume service set them up). */
+  userMounts: RuntimeMount[];
 }
 
 /** Prepares what the spec refers to inside and outside the rootfs, and returns the spec. */
 export async function buildBundle(r: ContainerRecord, o: BundleOptions): Promise<unknown> {
   const { rootfs } = o;
-  const userMounts = parseUserMounts(r.hostConfig);
-  await prepareSources(userMounts);
   const user = await resolveUser(rootfs, r.config.User, r.hostConfig.GroupAdd ?? []);
   // Made through the one in-root resolver: links in the image are followed inside the rootfs only.
   if (r.config.WorkingDir) mkdirAllInRoot(rootfs, r.config.WorkingDir, { mode: 0o755, uid: user.uid, gid: user.gid });
@@ -42,7 +42,7 @@ export async function buildBundle(r: ContainerRecord, o: BundleOptions): Promise
     etcFiles: { hosts: r.hostsPath, hostname: r.hostnamePath, resolvConf: r.resolvConfPath },
     cgroupParent: r.hostConfig.CgroupParent || o.cgroupParent,
     userMounts: [
-      ...ociMounts(userMounts),
+      ...o.userMounts,
       ...(r.hostConfig.Init ? [{ destination: INIT_PATH_IN_CONTAINER, type: 'bind', source: initBinary(o.initPath), options: ['rbind', 'ro', 'rprivate'] }] : []),
     ],
   });

@@ -15,7 +15,8 @@ import type { TaskService } from '../runtime/index.js';
 import { systemClock, sleep, type Clock } from '../util/clock.js';
 import { normalizeSignal, signalNumber } from '../util/signals.js';
 import { type ContainerRecord, ZERO_TIME } from './record.js';
-import { parseUserMounts, prepareSources } from './mounts.js';
+import { mountsOf, volumesFromSources } from './volumes.js';
+import type { VolumeService } from '../volume/index.js';
 import { checkNetworkMode, mergeConfig, normalizeHostConfig, validateHostConfig, validName } from './config.js';
 import { buildBundle, writeEtcFiles } from './bundle.js';
 import { ContainerStore } from './store.js';
@@ -50,6 +51,8 @@ export interface ContainerServiceOptions {
   /** A static init (tini-static) for --init, when installed. */
   initPath?: string;
   events: EventBus;
+  /** Gives containers their volumes and mounts them; never reads container records. */
+  volumes: VolumeService;
   cgroupParent: string;
   /** daemon.json's log-driver and log-opts (validated); json-file with berth's rotation when unset. */
   defaultLogConfig?: LogConfig;
@@ -75,7 +78,7 @@ export class ContainerService {
     this.store = new ContainerStore(o.root, o.log);
     this.tasks = o.tasks;
     this.io = new ContainerIO(o.tasks, o.log, o.defaultLogConfig ?? { Type: DEFAULT_LOG_DRIVER, Config: {} });
-    this.views = new ContainerViews(this.store, o.images, o.snapshotter);
+    this.views = new ContainerViews(this.store, o.images, o.snapshotter, o.volumes);
     this.restarts = new RestartScheduler(this.clock);
   }
 
@@ -84,6 +87,7 @@ export class ContainerService {
   /** Loads records, re-adopts running containers, repairs what a crash left. */
   async init(): Promise<void> {
     await this.store.load();
+    for (const { record: r } of this.store.all()) await this.o.volumes.restore(r.id, mountsOf(r), isRunning(r.state.status));
     await this.tasks.init((id, code) => void this.onExitFile(id, code), (id) => this.onOom(id));
     // Snapshots of containers whose record is gone (crash during create/remove).
     for (const snap of await this.o.snapshotter.list()) {
@@ -165,8 +169,6 @@ export class ContainerService {
     const logConfig = this.io.logConfigFor(req.HostConfig?.LogConfig);
     // Limits the host cannot apply are dropped with dockerd's warning; the record holds what applies.
     const { hostConfig, warnings } = verifyResources(req.HostConfig ?? {}, cgroupSupport());
-    // --mount binds must exist already (checked now, as dockerd does); -v creates its source at start.
-    await prepareSources(parseUserMounts(hostConfig).filter((m) => !m.createSource));
     checkNetworkMode(hostConfig.NetworkMode);
     if (Object.keys(hostConfig.PortBindings ?? {}).length || hostConfig.PublishAllPorts) {
       warnings.push('Published ports are not applied yet by this berth: the container has only a loopback interface.');
@@ -185,6 +187,8 @@ export class ContainerService {
       const [path, ...args] = [...(config.Entrypoint ?? []), ...(config.Cmd ?? [])];
       if (!path) throw new InvalidParameterError('no command specified');
 
+      const volumesFrom = volumesFromSources(hostConfig, (ref) => this.store.get(ref).record);
+      const mounts = await this.o.volumes.resolve(id, { hostConfig, configVolumes: config.Volumes, volumesFrom });
       const dir = this.store.dir(id);
       await privateDir(dir, CONTAINER_DIR_MODE);
       const prepared = this.o.snapshotter.prepare(id, image.chainIds[image.chainIds.length - 1], { 'berth.container': id });
@@ -197,6 +201,7 @@ export class ContainerService {
         config,
         hostConfig: { ...normalizeHostConfig(hostConfig), LogConfig: logConfig },
         image: image.id,
+        mounts,
         state: {
           status: 'created', pid: 0, exitCode: 0, error: '', startedAt: ZERO_TIME, finishedAt: ZERO_TIME, oomKilled: false,
         },
@@ -214,6 +219,7 @@ export class ContainerService {
       return { id, warnings };
     } catch (err) {
       this.store.releaseName(name, id);
+      await this.o.volumes.forget(id, { removeAnonymous: true }).catch(() => {});
       await this.o.snapshotter.remove(id).catch(() => {});
       await rm(this.store.dir(id), { recursive: true, force: true });
       throw err;
@@ -238,7 +244,8 @@ export class ContainerService {
     const previousStatus = r.state.status;
     try {
       const rootfs = await this.tasks.mountRootfs(r.id, await this.o.snapshotter.mounts(r.id));
-      const spec = await buildBundle(r, { rootfs, cgroupParent: this.o.cgroupParent, initPath: this.o.initPath });
+      const userMounts = await this.o.volumes.setup(r.id, mountsOf(r), rootfs);
+      const spec = await buildBundle(r, { rootfs, cgroupParent: this.o.cgroupParent, initPath: this.o.initPath, userMounts });
       const conmonLog = await this.io.beforeRun(r);
       const { pid } = await this.tasks.create({
         id: r.id,
@@ -279,7 +286,7 @@ export class ContainerService {
       this.io.dropAttachments(live);
       // Like dockerd: an auto-remove container that cannot start is removed
       // (queued behind this start; `docker run --rm` waits for it).
-      if (r.hostConfig.AutoRemove) void this.remove(r.id, { force: true }).catch(() => {});
+      if (r.hostConfig.AutoRemove) void this.remove(r.id, { force: true, volumes: true }).catch(() => {});
       if (/executable file not found|no such file or directory|permission denied|is a directory/i.test(message)) {
         throw new InvalidParameterError(message, { cause: err });
       }
@@ -318,7 +325,7 @@ export class ContainerService {
     resolveWaiters(live, ['not-running', 'next-exit']);
     live.teardown = this.teardownRun(r.id);
     await persisted;
-    if (autoRemove) await this.remove(r.id, { force: true }).catch((err) => this.o.log('warn', `auto-remove ${r.id}: ${errorMessage(err)}`));
+    if (autoRemove) await this.remove(r.id, { force: true, volumes: true }).catch((err) => this.o.log('warn', `auto-remove ${r.id}: ${errorMessage(err)}`));
     else if (restartWanted(r, exitCode)) this.scheduleRestart(live);
   }
 
@@ -365,9 +372,10 @@ export class ContainerService {
     }
   }
 
-  /** Releases what a run held: the runtime's state, the rootfs mount, the bundle. */
-  private teardownRun(id: string): Promise<void> {
-    return this.tasks.delete(id);
+  /** Releases what a run held: the volume mounts (the process is gone), the runtime's state, the rootfs mount, the bundle. */
+  private async teardownRun(id: string): Promise<void> {
+    await this.o.volumes.release(id);
+    await this.tasks.delete(id);
   }
 
   // ---- stop / kill / restart -------------------------------------------------
@@ -462,6 +470,9 @@ export class ContainerService {
       const trash = await this.store.unlink(live);
       this.restarts.forget(r.id);
       this.io.removed(live);
+      // Before the waiters hear of it: `run --rm` then `volume rm` must find the volume free.
+      await this.o.volumes.release(r.id);
+      await this.o.volumes.forget(r.id, { removeAnonymous: opts.volumes === true });
       this.o.events.emit('container', 'destroy', r.id, this.eventAttributes(r));
       resolveWaiters(live, ['removed', 'not-running', 'next-exit']);
       await live.teardown;

@@ -4,7 +4,9 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { errorMessage } from '../errors/index.js';
 import { imageBackend } from './image-backend.js';
-import { ApiServer, Router, systemRoutes, containerRoutes, imageRoutes } from '../api/index.js';
+import { ApiServer, Router, systemRoutes, containerRoutes, imageRoutes, volumeRoutes } from '../api/index.js';
+import { VolumeService } from '../volume/index.js';
+import { systemDf } from './system-df.js';
 import { EventBus } from '../events/index.js';
 import { ContainerService } from '../container/index.js';
 import { ConmonTaskService, OciRuntime, availableRuntimes, chooseRuntime, detectCgroupLayout, findExecutable } from '../runtime/index.js';
@@ -43,6 +45,8 @@ export async function runDaemon(config: DaemonConfig, log: Logger): Promise<void
     const events = new EventBus();
     const snapshotter = await createSnapshotter(join(config.dataRoot, 'snapshots'), config.storageDriver === 'vfs' ? 'copy' : config.storageDriver ? 'overlay' : undefined);
     await snapshotter.cleanup();
+    const volumes = new VolumeService({ root: join(config.dataRoot, 'volumes'), events, log });
+    await volumes.init();
     let containers: ContainerService | undefined;
     const images = new LocalImageStore(join(config.dataRoot, 'image'), snapshotter, (id) => containers?.imageUsers(id) ?? []);
     await images.cleanup();
@@ -54,11 +58,13 @@ export async function runDaemon(config: DaemonConfig, log: Logger): Promise<void
       tasks,
       initPath,
       events,
+      volumes,
       cgroupParent: config.cgroupParent,
       defaultLogConfig: config.logConfig,
       log,
     });
     await containers.init();
+    await volumes.settle();
     cleanups.push(() => containers!.close());
 
     const engineId = await readOrCreateEngineId(join(config.dataRoot, 'engine-id'));
@@ -67,6 +73,7 @@ export async function runDaemon(config: DaemonConfig, log: Logger): Promise<void
     const router = new Router()
       .add(systemRoutes({
         events,
+        df: (types) => systemDf({ images, containers: svc, volumes, snapshotter }, types),
         version: async () => systemVersion({ runtimeName: chosen.name, runtimeVersion, conmonVersion }),
         info: async () => systemInfo({
           id: engineId,
@@ -85,7 +92,8 @@ export async function runDaemon(config: DaemonConfig, log: Logger): Promise<void
         }),
       }))
       .add(containerRoutes(svc))
-      .add(imageRoutes(imageBackend(images, svc, events)));
+      .add(imageRoutes(imageBackend(images, svc, events)))
+      .add(volumeRoutes(volumes));
 
     const api = new ApiServer({ router, engineVersion: ENGINE_VERSION, log });
     cleanups.push(() => api.close());

@@ -2,6 +2,8 @@ import type { ContainerService } from '../../container/index.js';
 import type { ImageStore } from '../../image/image-store.js';
 import type { EventBus } from '../../events/index.js';
 import type { JSONMessage, SystemVersion } from '../../types/engine.js';
+import type { SystemDfResponse } from '../../types/volume.js';
+import type { VolumeService } from '../../volume/index.js';
 
 // What the routes need from the rest of berthd, and nothing more (moby's backend.go).
 
@@ -26,5 +28,9 @@ export interface ImageBackend {
 export interface SystemBackend {
   version(): Promise<SystemVersion>;
   info(): Promise<Record<string, unknown>>;
+  /** GET /system/df, the parts `types` names (all when empty). */
+  df(types: string[]): Promise<SystemDfResponse>;
   events: EventBus;
 }
+
+export type VolumeBackend = Pick<VolumeService, 'list' | 'create' | 'inspect' | 'remove' | 'prune'>;
