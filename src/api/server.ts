@@ -1,7 +1,9 @@
 import { createServer, ServerResponse, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createNetServer, type Server as NetServer } from 'node:net';
 import { Duplex, Readable } from 'node:stream';
 import type { Socket } from 'node:net';
-import { chmod, unlink, mkdir } from 'node:fs/promises';
+import { chmod, chown, unlink, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { InvalidParameterError, errorMessage } from '../errors/index.js';
 import { statusForError } from './status.js';
@@ -10,6 +12,21 @@ import type { ApiContext, Router } from './router.js';
 export const API_VERSION = '1.47';
 export const MIN_API_VERSION = '1.24';
 
+/** Certificates for a TCP listener; with `verify`, only clients whose certificate `ca` signed get in. */
+export interface TlsListenOptions {
+  key: Buffer;
+  cert: Buffer;
+  ca?: Buffer;
+  verify: boolean;
+}
+
+/** What a TLS port answers to a plain HTTP request (Go's net/http words, which docker clients know). */
+const PLAIN_HTTP_ON_TLS = 'HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\nClient sent an HTTP request to an HTTPS server.\n';
+/** How long a TCP client may stay silent before its first byte. */
+const FIRST_BYTE_TIMEOUT_MS = 60_000;
+/** First byte of a TLS record carrying a handshake. */
+const TLS_HANDSHAKE = 0x16;
+
 export interface ApiServerOptions {
   router: Router;
   /** Version string for the Server header. */
@@ -17,7 +34,8 @@ export interface ApiServerOptions {
   log: (level: 'debug' | 'info' | 'warn' | 'error', msg: string) => void;
 }
 
-function compareVersions(a: string, b: string): number {
+/** Compares API versions such as "1.41" and "1.47" numerically. */
+export function compareVersions(a: string, b: string): number {
   const [a1, a2] = a.split('.').map(Number) as [number, number];
   const [b1, b2] = b.split('.').map(Number) as [number, number];
   return a1 - b1 || a2 - b2;
@@ -29,15 +47,19 @@ function compareVersions(a: string, b: string): number {
  * error bodies; knows nothing about containers or images.
  */
 export class ApiServer {
-  private readonly servers: Server[] = [];
+  private readonly servers: Array<Server | NetServer> = [];
   private readonly sockets = new Set<Socket>();
 
   constructor(private readonly o: ApiServerOptions) {}
 
-  private newServer(): Server {
-    const server = createServer({ requestTimeout: 0, keepAliveTimeout: 60_000 }, (req, res) => {
+  private newServer(tls?: TlsListenOptions): Server {
+    const handler = (req: IncomingMessage, res: ServerResponse) => {
       void this.handle(req, res, undefined, undefined);
-    });
+    };
+    const options = { requestTimeout: 0, keepAliveTimeout: 60_000 };
+    const server: Server = tls
+      ? createHttpsServer({ ...options, key: tls.key, cert: tls.cert, ca: tls.ca, requestCert: tls.verify, rejectUnauthorized: tls.verify }, handler)
+      : createServer(options, handler);
     server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
       const res = new ServerResponse(req);
       res.assignSocket(socket);
@@ -54,7 +76,8 @@ export class ApiServer {
     return server;
   }
 
-  async listenUnix(path: string, mode = 0o660): Promise<void> {
+  /** Listens on a UNIX socket: mode 0660, group `gid` (the daemon's own when undefined), as dockerd. */
+  async listenUnix(path: string, opts: { mode?: number; gid?: number } = {}): Promise<void> {
     await mkdir(dirname(path), { recursive: true });
     await unlink(path).catch(() => {});
     const server = this.newServer();
@@ -62,19 +85,48 @@ export class ApiServer {
       server.once('error', reject);
       server.listen(path, () => resolve());
     });
-    await chmod(path, mode);
+    if (opts.gid !== undefined) await chown(path, process.getuid?.() ?? 0, opts.gid);
+    await chmod(path, opts.mode ?? 0o660);
   }
 
-  async listenTcp(host: string, port: number): Promise<void> {
-    const server = this.newServer();
+  /** Listens on TCP, with TLS when `tls` is given. Returns the port (useful with port 0). */
+  async listenTcp(host: string, port: number, tls?: TlsListenOptions): Promise<number> {
+    const http = this.newServer(tls);
+    let server: Server | NetServer = http;
+    if (tls) {
+      // A plain HTTP client on the TLS port gets a readable answer instead of a dropped connection.
+      // Half-open like the HTTP server: the docker CLI shuts its write side after attach (no stdin) and still reads.
+      server = createNetServer({ allowHalfOpen: true }, (socket) => {
+        // A client that connects and says nothing is not kept forever (the HTTP server's own timeouts start later).
+        socket.setTimeout(FIRST_BYTE_TIMEOUT_MS, () => socket.destroy());
+        socket.once('data', (first: Buffer) => {
+          socket.setTimeout(0);
+          socket.pause();
+          if (first[0] !== TLS_HANDSHAKE) {
+            socket.end(PLAIN_HTTP_ON_TLS);
+            return;
+          }
+          // Paused with the bytes put back: the TLS socket takes them from the buffer first.
+          socket.unshift(first);
+          http.emit('connection', socket);
+        });
+        socket.on('error', () => socket.destroy());
+        this.sockets.add(socket);
+        socket.on('close', () => this.sockets.delete(socket));
+      });
+      this.servers.push(server);
+    }
+    const listening = server;
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => resolve());
+      listening.once('error', reject);
+      listening.listen(port, host, () => resolve());
     });
+    const address = listening.address();
+    return typeof address === 'object' && address ? address.port : port;
   }
 
   async close(): Promise<void> {
-    const closing = this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+    const closing = this.servers.filter((s) => s.listening).map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
     // Long-lived streams (events, logs -f, attach) would hold close() forever.
     for (const s of this.sockets) s.destroy();
     await Promise.all(closing);

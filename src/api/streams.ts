@@ -8,6 +8,14 @@ export const STREAM_STDIN = 0;
 export const STREAM_STDOUT = 1;
 export const STREAM_STDERR = 2;
 
+/** The 8-byte header alone, for a caller that writes the payload after it. */
+export function frameHeader(stream: number, length: number): Buffer {
+  const header = Buffer.allocUnsafe(8);
+  header.writeUInt32BE(stream << 24, 0);
+  header.writeUInt32BE(length, 4);
+  return header;
+}
+
 export function frame(stream: number, data: Buffer): Buffer {
   const header = Buffer.alloc(8);
   header[0] = stream;

@@ -27,7 +27,8 @@ import { InvalidParameterError, SystemError, errorMessage } from '../errors/inde
 import { decompress } from './compression.js';
 
 type Entry = AsyncIterable<Buffer> & { resume(): unknown };
-import { entryPath, secureResolve } from './secure-path.js';
+import { entryPath } from './secure-path.js';
+import { resolveInRootParts } from './in-root.js';
 
 // Extraction of a layer (or `docker import` body, build context, `cp` upload)
 // onto an existing tree, which may be the merged view of an overlay mount.
@@ -133,7 +134,7 @@ class Applier {
     const lexical = parts.slice(0, -1);
     const key = lexical.join('/');
     if (this.realDirs.has(key)) return lexical;
-    const resolved = secureResolve(this.root, lexical);
+    const resolved = resolveInRootParts(this.root, lexical);
     const abs = join(this.root, ...resolved);
     const st = lstatOrUndefined(abs);
     if (!st) {
@@ -187,7 +188,7 @@ class Applier {
 
     if (base !== undefined && base.startsWith(WHITEOUT_PREFIX)) {
       body.resume();
-      const parentRel = secureResolve(this.root, parts.slice(0, -1)).join('/');
+      const parentRel = resolveInRootParts(this.root, parts.slice(0, -1)).join('/');
       if (base === WHITEOUT_OPAQUE) {
         await this.makeOpaque(parentRel);
         return;
@@ -217,7 +218,7 @@ class Applier {
     if (type === 'link') {
       const targetParts = entryPath(header.linkname ?? '', 'hard link target');
       if (targetParts.length === 0) throw new InvalidParameterError(`invalid hard link ${JSON.stringify(header.name)}: target is the root directory`);
-      const targetParent = secureResolve(this.root, targetParts.slice(0, -1));
+      const targetParent = resolveInRootParts(this.root, targetParts.slice(0, -1));
       linkTarget = join(this.root, ...targetParent, targetParts[targetParts.length - 1]!);
       const tst = lstatOrUndefined(linkTarget);
       if (!tst) throw new InvalidParameterError(`invalid hard link ${JSON.stringify(header.name)}: target ${JSON.stringify(header.linkname)} does not exist`);

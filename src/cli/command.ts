@@ -1,4 +1,4 @@
-import type { EngineClient } from '../client/index.js';
+import type { ClientTls, EngineClient } from '../client/index.js';
 import type { FlagSpec, ParsedFlags } from './flags.js';
 
 // What a command is: its flags, its argument rule and what it runs, plus the
@@ -58,6 +58,8 @@ export interface GlobalOptions {
   logLevel: string;
   config?: string;
   context?: string;
+  /** TLS to a TCP daemon (--tls, --tlsverify, DOCKER_TLS_VERIFY, …), undefined when off. */
+  tls?: ClientTls;
 }
 
 export interface CliStreams {

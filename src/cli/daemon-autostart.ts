@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, realpathSync } from 'node:fs';
+import { closeSync, existsSync, fchmodSync, mkdirSync, openSync, realpathSync } from 'node:fs';
 import { request } from 'node:http';
 import { dirname, resolve } from 'node:path';
 
@@ -63,8 +63,10 @@ export async function startDaemonInBackground(
   if (!existsSync(berthd)) return false;
   let logFd: number;
   try {
-    mkdirSync(dirname(logPath), { recursive: true });
-    logFd = openSync(logPath, 'a');
+    // The daemon's log names containers, images and errors: root's only, as dockerd's journal.
+    mkdirSync(dirname(logPath), { recursive: true, mode: 0o700 });
+    logFd = openSync(logPath, 'a', 0o600);
+    fchmodSync(logFd, 0o600);
   } catch {
     return false;
   }

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runBerth } from './testing/run-berth.js';
@@ -107,6 +107,9 @@ describe('starting berthd in the background', () => {
     assert.equal(started, true);
     assert.match(said, /^berth: started berthd in the background \(pid \d+, log .*\/log\/berthd\.log\)\n$/);
     assert.match(await readFile(join(dir, 'log', 'berthd.log'), 'utf8'), /listening/);
+    // The daemon's log is root's alone, as is the directory made for it.
+    assert.equal((await stat(join(dir, 'log', 'berthd.log'))).mode & 0o777, 0o600);
+    assert.equal((await stat(join(dir, 'log'))).mode & 0o777, 0o700);
     const pid = Number(/pid (\d+)/.exec(said)![1]);
     process.kill(pid, 'SIGTERM');
     await rm(dir, { recursive: true, force: true });
@@ -117,8 +120,11 @@ describe('starting berthd in the background', () => {
     const fake = join(dir, 'berthd');
     await writeFile(fake, 'process.exit(1);');
     const t0 = Date.now();
+    // A log an older berth left world-readable is made private when it is opened again.
+    await writeFile(join(dir, 'log'), 'old lines\n', { mode: 0o644 });
     const started = await startDaemonInBackground(join(dir, 'd.sock'), process.stderr, { berthd: fake, logPath: join(dir, 'log') });
     assert.equal(started, false);
+    assert.equal((await stat(join(dir, 'log'))).mode & 0o777, 0o600);
     assert.ok(Date.now() - t0 < 3000);
     await rm(dir, { recursive: true, force: true });
   });

@@ -1,6 +1,6 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { ApiError, DaemonUnreachableError, EngineClient, InvalidHostError, chooseHost, parseHost } from '../client/index.js';
+import { ApiError, DaemonUnreachableError, EngineClient, InvalidHostError, TlsConfigError, certDir, chooseHost, clientTls, parseHost } from '../client/index.js';
 import { StatusError, type CliContext, type CommandEntry, type CommandImpl, type GlobalOptions } from './command.js';
 import { FlagError, parseFlags, type FlagSpec } from './flags.js';
 import { BIN, commandHelp, flagErrorText, groupHelp, rootHelp, useLine } from './help.js';
@@ -29,6 +29,11 @@ export function globalFlagSpecs(): FlagSpec[] {
     { name: 'debug', short: 'D', kind: 'bool', usage: 'Enable debug mode' },
     { name: 'host', short: 'H', kind: 'list', usage: 'Daemon socket to connect to', key: 'hosts' },
     { name: 'log-level', short: 'l', kind: 'string', usage: 'Set the logging level ("debug", "info", "warn", "error", "fatal")', default: 'info', defaultText: '"info"' },
+    { name: 'tls', kind: 'bool', usage: 'Use TLS; implied by --tlsverify' },
+    { name: 'tlscacert', kind: 'string', usage: 'Trust certs signed only by this CA', defaultText: JSON.stringify(join(certDir(), 'ca.pem')) },
+    { name: 'tlscert', kind: 'string', usage: 'Path to TLS certificate file', defaultText: JSON.stringify(join(certDir(), 'cert.pem')) },
+    { name: 'tlskey', kind: 'string', usage: 'Path to TLS key file', defaultText: JSON.stringify(join(certDir(), 'key.pem')) },
+    { name: 'tlsverify', kind: 'bool', usage: 'Use TLS and verify the remote', default: Boolean(process.env.DOCKER_TLS_VERIFY) },
     { name: 'version', short: 'v', kind: 'bool', usage: 'Print version information and quit' },
   ];
 }
@@ -46,11 +51,14 @@ class ProcessContext implements CliContext {
 
   client(): EngineClient {
     if (this.engine) return this.engine;
-    const choice = chooseHost(this.globals.hosts);
+    const chosen = chooseHost(this.globals.hosts);
+    // As docker: with TLS on and no host named, the daemon is tcp://localhost:2376.
+    const choice = chosen.isDefault && this.globals.tls ? { host: 'tcp://localhost:2376', isDefault: false } : chosen;
     const address = parseHost(choice.host);
     const mayStartDaemon = choice.isDefault && address.kind === 'unix' && process.getuid?.() === 0;
     this.engine = new EngineClient({
       host: choice.host,
+      tls: this.globals.tls,
       onUnreachable: mayStartDaemon
         ? async () => {
             const { startDaemonInBackground } = await import('./daemon-autostart.js');
@@ -202,6 +210,7 @@ export async function dispatch(argv: string[]): Promise<number> {
     logLevel: v.debug === true ? 'debug' : logLevel,
     config: (v.config as string) || undefined,
     context: context || undefined,
+    tls: tlsOptions(parsed.values, parsed.changed),
   };
 
   const [name, ...rest] = parsed.args as [string, ...string[]];
@@ -210,6 +219,22 @@ export async function dispatch(argv: string[]): Promise<number> {
   const entry = findCommand(COMMANDS, name);
   if (!entry) throw new StatusError(`${BIN}: unknown command: ${BIN} ${name}\n\nRun '${BIN} --help' for more information`, 1);
   return runEntry(entry, BIN, rest, globals);
+}
+
+function tlsOptions(v: Record<string, unknown>, changed: Set<string>) {
+  try {
+    return clientTls({
+      tls: changed.has('tls') ? v.tls === true : undefined,
+      tlsverify: changed.has('tlsverify') ? v.tlsverify === true : undefined,
+      tlsverifyGiven: changed.has('tlsverify'),
+      tlscacert: (v.tlscacert as string) || undefined,
+      tlscert: (v.tlscert as string) || undefined,
+      tlskey: (v.tlskey as string) || undefined,
+    });
+  } catch (err) {
+    if (err instanceof TlsConfigError) throw new StatusError(`Failed to initialize: unable to resolve berth endpoint: ${err.message}`, 1);
+    throw err;
+  }
 }
 
 /** Turns what a command threw into docker's message and exit code. */

@@ -41,6 +41,12 @@ const load = {
   version: () => import('./commands/system-version.js').then((m) => m.versionCommand),
   info: () => import('./commands/system-info.js').then((m) => m.infoCommand),
   events: () => import('./commands/system-events.js').then((m) => m.eventsCommand),
+  systemDf: () => import('./commands/system-df.js').then((m) => m.systemDfCommand),
+  volumeCreate: () => import('./commands/volume.js').then((m) => m.volumeCreateCommand),
+  volumeList: () => import('./commands/volume.js').then((m) => m.volumeListCommand),
+  volumeInspect: () => import('./commands/volume.js').then((m) => m.volumeInspectCommand),
+  volumeRemove: () => import('./commands/volume.js').then((m) => m.volumeRemoveCommand),
+  volumePrune: () => import('./commands/volume.js').then((m) => m.volumePruneCommand),
 } satisfies Record<string, Loader>;
 
 function entry(e: Omit<CommandEntry, 'load'>, loader: Loader): CommandEntry {
@@ -174,7 +180,22 @@ export const GROUPS: readonly GroupEntry[] = [
   {
     name: 'system',
     short: 'Manage berth',
-    subcommands: [events, { ...info, commonOrder: undefined }],
+    subcommands: [
+      entry({ name: 'df', use: 'df [OPTIONS]', short: 'Show berth disk usage' }, load.systemDf),
+      events,
+      { ...info, commonOrder: undefined },
+    ],
+  },
+  {
+    name: 'volume',
+    short: 'Manage volumes',
+    subcommands: [
+      entry({ name: 'create', use: 'create [OPTIONS] [VOLUME]', short: 'Create a volume' }, load.volumeCreate),
+      entry({ name: 'inspect', use: 'inspect [OPTIONS] VOLUME [VOLUME...]', short: 'Display detailed information on one or more volumes' }, load.volumeInspect),
+      entry({ name: 'ls', aliases: ['list'], use: 'ls [OPTIONS]', short: 'List volumes' }, load.volumeList),
+      entry({ name: 'prune', use: 'prune [OPTIONS]', short: 'Remove unused local volumes' }, load.volumePrune),
+      entry({ name: 'rm', aliases: ['remove'], use: 'rm [OPTIONS] VOLUME [VOLUME...]', short: 'Remove one or more volumes' }, load.volumeRemove),
+    ],
   },
 ];
 

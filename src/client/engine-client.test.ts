@@ -213,6 +213,9 @@ describe('host selection', () => {
     assert.deepEqual(parseHost('tcp://10.0.0.1:2376'), { kind: 'tcp', host: '10.0.0.1', port: 2376, url: 'tcp://10.0.0.1:2376' });
     assert.deepEqual(parseHost('tcp://[::1]:2375'), { kind: 'tcp', host: '::1', port: 2375, url: 'tcp://[::1]:2375' });
     assert.deepEqual(parseHost('localhost:1234'), { kind: 'tcp', host: 'localhost', port: 1234, url: 'tcp://localhost:1234' });
+    // Without a port: docker's 2375, or 2376 when TLS is on.
+    assert.equal((parseHost('tcp://127.0.0.1') as { port: number }).port, 2375);
+    assert.equal((parseHost('tcp://127.0.0.1', { tls: true }) as { port: number }).port, 2376);
     assert.throws(() => parseHost('ftp://x'), { message: 'invalid bind address format: ftp://x' });
   });
 

@@ -1,4 +1,5 @@
-import { Agent, request as httpRequest, type ClientRequest, type IncomingMessage, type RequestOptions as HttpRequestOptions } from 'node:http';
+import { Agent, request as plainRequest, type ClientRequest, type IncomingMessage, type RequestOptions as HttpRequestOptions } from 'node:http';
+import { Agent as TlsAgent, request as tlsRequest } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type {
   ContainerCreateRequest,
@@ -15,8 +16,10 @@ import type {
 } from '../types/engine.js';
 import type { ExecCreateRequest, ExecInspect, ExecStartRequest } from '../types/exec.js';
 import type { ContainerTopResponse } from '../types/stats.js';
+import type { SystemDfResponse, Volume, VolumeCreateOptions, VolumeListResponse, VolumePruneResponse } from '../types/volume.js';
 import { ApiError, DaemonUnreachableError, isConnectFailure } from './errors.js';
 import { DEFAULT_HOST, parseHost, type DaemonAddress } from './host.js';
+import type { ClientTls } from './tls.js';
 
 // The Engine API client: JSON requests, streamed responses and hijacked
 // connections over a UNIX socket or TCP, with docker's versioned paths.
@@ -37,6 +40,8 @@ export interface EngineClientOptions {
    */
   onUnreachable?: (err: DaemonUnreachableError) => Promise<boolean>;
   userAgent?: string;
+  /** TLS for a TCP host (ignored for UNIX sockets, as docker does). */
+  tls?: ClientTls;
 }
 
 export interface RequestOptions {
@@ -107,16 +112,30 @@ export function encodeFilters(filters: Filters | undefined): string | undefined 
 export class EngineClient {
   readonly address: DaemonAddress;
   readonly apiVersion: string;
-  private readonly agent = new Agent({ keepAlive: true });
+  private readonly agent: Agent;
+  private readonly tls: ClientTls | undefined;
   private readonly userAgent: string;
   private onUnreachable: EngineClientOptions['onUnreachable'];
   private reachable = false;
 
   constructor(options: EngineClientOptions = {}) {
-    this.address = parseHost(options.host ?? DEFAULT_HOST);
+    this.address = parseHost(options.host ?? DEFAULT_HOST, { tls: options.tls !== undefined });
     this.apiVersion = options.apiVersion ?? CLIENT_API_VERSION;
     this.onUnreachable = options.onUnreachable;
     this.userAgent = options.userAgent ?? 'berth-cli';
+    this.tls = this.address.kind === 'tcp' ? options.tls : undefined;
+    this.agent = this.tls ? new TlsAgent({ keepAlive: true, ...this.tlsOptions() }) : new Agent({ keepAlive: true });
+  }
+
+  private tlsOptions() {
+    const t = this.tls!;
+    return { ca: t.ca, cert: t.cert, key: t.key, rejectUnauthorized: t.verify };
+  }
+
+  /** http or https, with the TLS options on requests that bypass the pool. */
+  private httpRequest(options: HttpRequestOptions): ClientRequest {
+    if (!this.tls) return plainRequest(options);
+    return tlsRequest(options.agent === false ? { ...options, ...this.tlsOptions() } : options);
   }
 
   /** The host as docker prints it in messages (`unix:///run/berth/berth.sock`). */
@@ -153,7 +172,7 @@ export class EngineClient {
     if (payload) headers['Content-Length'] = String(payload.length);
     const stream = opts.rawBody && !Buffer.isBuffer(opts.rawBody) ? opts.rawBody : undefined;
     return new Promise((resolve, reject) => {
-      const req = httpRequest({
+      const req = this.httpRequest({
         ...this.connectionOptions(),
         agent: this.agent,
         method,
@@ -178,6 +197,13 @@ export class EngineClient {
 
   private translateError(err: unknown): unknown {
     if (isConnectFailure(err)) return new DaemonUnreachableError(this.host, err.code, { cause: err });
+    // TLS failures (no client certificate, unknown CA, wrong name) in docker's words, not OpenSSL's.
+    if (this.tls && err instanceof Error) {
+      const e = err as Error & { code?: string; reason?: string };
+      if (e.code?.startsWith('ERR_SSL') || e.code?.startsWith('ERR_TLS') || /CERT|SIGNATURE|ISSUER/.test(e.code ?? '')) {
+        return new Error(`error during connect: ${this.host}: tls: ${e.reason ?? e.message}`, { cause: err });
+      }
+    }
     return err;
   }
 
@@ -230,7 +256,7 @@ export class EngineClient {
     if (!this.reachable && this.onUnreachable) await this.ping();
     const body = opts.body !== undefined ? Buffer.from(JSON.stringify(opts.body)) : undefined;
     return new Promise((resolve, reject) => {
-      const req = httpRequest({
+      const req = this.httpRequest({
         ...this.connectionOptions(),
         // The socket leaves HTTP for good: never let the pool reuse it.
         agent: false,
@@ -474,6 +500,32 @@ export class EngineClient {
 
   async imageRemove(name: string, opts: { force?: boolean; noPrune?: boolean } = {}): Promise<ImageDeleteResponseItem[]> {
     return (await this.request<ImageDeleteResponseItem[]>('DELETE', `/images/${encodeImageName(name)}`, { query: { force: opts.force, noprune: opts.noPrune } })) ?? [];
+  }
+
+  // ---- volumes and disk usage -------------------------------------------
+
+  volumeList(opts: { filters?: Filters } = {}): Promise<VolumeListResponse> {
+    return this.request('GET', '/volumes', { query: { filters: encodeFilters(opts.filters) } });
+  }
+
+  volumeCreate(body: VolumeCreateOptions): Promise<Volume> {
+    return this.request('POST', '/volumes/create', { body });
+  }
+
+  async volumeInspectRaw(name: string): Promise<string> {
+    return (await this.requestText('GET', `/volumes/${encodeURIComponent(name)}`)).text;
+  }
+
+  async volumeRemove(name: string, opts: { force?: boolean } = {}): Promise<void> {
+    await this.request('DELETE', `/volumes/${encodeURIComponent(name)}`, { query: { force: opts.force } });
+  }
+
+  volumePrune(opts: { filters?: Filters } = {}): Promise<VolumePruneResponse> {
+    return this.request('POST', '/volumes/prune', { query: { filters: encodeFilters(opts.filters) } });
+  }
+
+  systemDf(types: string[] = []): Promise<SystemDfResponse> {
+    return this.request('GET', '/system/df', { query: { type: types.length ? types : undefined } });
   }
 
   /** Pull: a JSON-lines progress stream. */

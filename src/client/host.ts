@@ -14,8 +14,8 @@ export class InvalidHostError extends Error {
   }
 }
 
-/** Parses one host string the way docker's client does. */
-export function parseHost(raw: string): DaemonAddress {
+/** Parses one host string the way docker's client does; a TCP host without a port gets 2376 with TLS, 2375 without. */
+export function parseHost(raw: string, opts: { tls?: boolean } = {}): DaemonAddress {
   const host = raw.trim();
   if (host === '') return parseHost(DEFAULT_HOST);
   const sep = host.indexOf('://');
@@ -42,8 +42,8 @@ export function parseHost(raw: string): DaemonAddress {
         portText = colon === -1 ? undefined : hostPort.slice(colon + 1);
       }
       if (hostname === '') hostname = '127.0.0.1';
-      // docker's default TCP port is 2375 for plain HTTP.
-      const port = portText === undefined || portText === '' ? 2375 : Number(portText);
+      // docker's default TCP port: 2375 for plain HTTP, 2376 for TLS.
+      const port = portText === undefined || portText === '' ? (opts.tls ? 2376 : 2375) : Number(portText);
       if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new InvalidHostError(`invalid bind address format: ${raw}`);
       return { kind: 'tcp', host: hostname, port, url: `tcp://${hostname.includes(':') ? `[${hostname}]` : hostname}:${port}` };
     }

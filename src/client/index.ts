@@ -29,3 +29,4 @@ export {
   STREAM_SYSTEMERR,
   type OutputSinks,
 } from './streams.js';
+export { clientTls, certDir, TlsConfigError, type ClientTls, type TlsFlags } from './tls.js';

@@ -4,13 +4,13 @@ import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Stats } from 'node:fs';
 import { ForbiddenError, InvalidParameterError, NotFoundError } from '../errors/index.js';
-import { applyLayer, createTarOfPath, secureJoin } from '../archive/index.js';
+import { applyLayer, createTarOfPath, resolveInRoot } from '../archive/index.js';
 import type { TaskService } from '../runtime/index.js';
 import type { Snapshotter } from '../snapshot/snapshotter.js';
 import { mountAll, unmountIfMounted } from '../util/mount.js';
 import { isRunning, type Live } from './lifecycle.js';
 import { resolveUser } from './user.js';
-import { parseUserMounts } from './mounts.js';
+import { mountsOf } from './volumes.js';
 import type { ContainerRecord } from './record.js';
 
 // docker cp's server side (GET/HEAD/PUT /containers/{id}/archive), with
@@ -72,12 +72,16 @@ function goBase(p: string): string {
  * (as dockerd mounts them for the copy). Returns the root to resolve in and
  * the path inside it.
  */
-function locate(r: ContainerRecord, root: string, abs: string): { root: string; path: string; fileMount?: string } {
+function locate(r: ContainerRecord, root: string, abs: string, volumePath: (name: string) => string | undefined): { root: string; path: string; fileMount?: string } {
   const mounts = [
     { destination: '/etc/hostname', source: r.hostnamePath },
     { destination: '/etc/hosts', source: r.hostsPath },
     { destination: '/etc/resolv.conf', source: r.resolvConfPath },
-    ...parseUserMounts(r.hostConfig).filter((m) => m.type === 'bind'),
+    ...mountsOf(r).flatMap((m) => {
+      if (m.type === 'bind') return [{ destination: m.destination, source: m.source }];
+      const path = m.type === 'volume' && m.name ? volumePath(m.name) : undefined;
+      return path ? [{ destination: m.destination, source: path }] : [];
+    }),
   ];
   const clean = posix.normalize(abs);
   let best: { destination: string; source: string } | undefined;
@@ -102,6 +106,8 @@ export class ContainerArchive {
     private readonly snapshotter: Snapshotter,
     /** Where stopped containers' roots are mounted for a moment (on the exec root's tmpfs). */
     private readonly scratchRoot: string,
+    /** A named volume's host directory, when its driver keeps one. */
+    private readonly volumePath: (name: string) => string | undefined = () => undefined,
   ) {}
 
   /** Clears mounts a crash left behind. */
@@ -149,13 +155,13 @@ export class ContainerArchive {
   /** dockerd's ResolvePath + StatPath. */
   async stat(live: Live, containerRoot: string, path: string): Promise<{ stat: PathStat; resolved: string; abs: string }> {
     const abs = absolutePath(path);
-    const where = locate(live.record, containerRoot, abs);
+    const where = locate(live.record, containerRoot, abs, this.volumePath);
     const root = where.root;
     const inner = where.path;
     const slash = inner.lastIndexOf('/');
     const dir = inner.slice(0, slash + 1);
     const base = inner.slice(slash + 1);
-    const resolvedDir = where.fileMount ?? secureJoin(root, dir);
+    const resolvedDir = where.fileMount ?? resolveInRoot(root, dir);
     const resolved = where.fileMount ?? (base ? join(resolvedDir, base) : resolvedDir);
     let st: Stats;
     try {
@@ -166,7 +172,7 @@ export class ContainerArchive {
       throw err;
     }
     let linkTarget = '';
-    if (st.isSymbolicLink()) linkTarget = posix.join('/', relative(containerRoot, secureJoin(containerRoot, abs)));
+    if (st.isSymbolicLink()) linkTarget = posix.join('/', relative(containerRoot, resolveInRoot(containerRoot, abs)));
     return {
       stat: { name: goBase(abs), size: st.size, mode: goFileMode(st), mtime: st.mtime.toISOString(), linkTarget },
       resolved,
@@ -185,8 +191,8 @@ export class ContainerArchive {
   async extract(live: Live, containerRoot: string, path: string, body: Readable, opts: PutArchiveOptions): Promise<void> {
     const r = live.record;
     const abs = absolutePath(path);
-    const where = locate(r, containerRoot, abs);
-    const resolved = where.fileMount ?? secureJoin(where.root, where.path);
+    const where = locate(r, containerRoot, abs, this.volumePath);
+    const resolved = where.fileMount ?? resolveInRoot(where.root, where.path);
     let st: Stats;
     try {
       st = await lstat(resolved);

@@ -1,11 +1,11 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join, posix } from 'node:path';
+import { readFile, writeFile } from 'node:fs/promises';
+import { mkdirAllInRoot } from '../archive/index.js';
 import { InvalidParameterError } from '../errors/index.js';
 import type { HostConfig } from '../types/engine.js';
 import type { ContainerRecord } from './record.js';
 import { buildSpec, mergeEnv } from './spec.js';
 import { resolveUser } from './user.js';
-import { ociMounts, parseUserMounts, prepareSources } from './mounts.js';
+import type { RuntimeMount } from '../volume/index.js';
 
 // What a run needs on disk: the /etc files (written at create) and the OCI
 // spec built against the mounted rootfs (at each start): user mounts, the
@@ -20,15 +20,16 @@ export interface BundleOptions {
   cgroupParent: string;
   /** A static init (tini-static) for --init, when installed. */
   initPath?: string;
+  /** Binds, tmpfs and volumes, ready (the volume service set them up). */
+  userMounts: RuntimeMount[];
 }
 
 /** Prepares what the spec refers to inside and outside the rootfs, and returns the spec. */
 export async function buildBundle(r: ContainerRecord, o: BundleOptions): Promise<unknown> {
   const { rootfs } = o;
-  const userMounts = parseUserMounts(r.hostConfig);
-  await prepareSources(userMounts);
   const user = await resolveUser(rootfs, r.config.User, r.hostConfig.GroupAdd ?? []);
-  await ensureWorkdir(rootfs, r.config.WorkingDir, user.uid, user.gid);
+  // Made through the one in-root resolver: links in the image are followed inside the rootfs only.
+  if (r.config.WorkingDir) mkdirAllInRoot(rootfs, r.config.WorkingDir, { mode: 0o755, uid: user.uid, gid: user.gid });
   return buildSpec({
     id: r.id,
     config: r.config,
@@ -41,7 +42,7 @@ export async function buildBundle(r: ContainerRecord, o: BundleOptions): Promise
     etcFiles: { hosts: r.hostsPath, hostname: r.hostnamePath, resolvConf: r.resolvConfPath },
     cgroupParent: r.hostConfig.CgroupParent || o.cgroupParent,
     userMounts: [
-      ...ociMounts(userMounts),
+      ...o.userMounts,
       ...(r.hostConfig.Init ? [{ destination: INIT_PATH_IN_CONTAINER, type: 'bind', source: initBinary(o.initPath), options: ['rbind', 'ro', 'rprivate'] }] : []),
     ],
   });
@@ -96,34 +97,4 @@ async function containerResolvConf(h: HostConfig): Promise<string> {
   if (h.DnsSearch?.length) lines = lines.filter((l) => !/^\s*(search|domain)\s/.test(l)).concat(`search ${h.DnsSearch.join(' ')}`);
   if (h.DnsOptions?.length) lines = lines.filter((l) => !/^\s*options\s/.test(l)).concat(`options ${h.DnsOptions.join(' ')}`);
   return lines.filter((l) => l.trim() !== '').join('\n') + '\n';
-}
-
-/** Creates the working directory inside the rootfs without following links out of it. */
-export async function ensureWorkdir(rootfs: string, workdir: string | undefined, uid: number, gid: number): Promise<void> {
-  if (!workdir || workdir === '/') return;
-  const parts = posix.normalize(`/${workdir}`).split('/').filter(Boolean);
-  let current = rootfs;
-  const { lstat, readlink, chown } = await import('node:fs/promises');
-  for (const part of parts) {
-    const next = join(current, part);
-    let info;
-    try {
-      info = await lstat(next);
-    } catch {
-      await mkdir(next, { mode: 0o755 });
-      await chown(next, uid, gid).catch(() => {});
-      current = next;
-      continue;
-    }
-    if (info.isSymbolicLink()) {
-      const target = await readlink(next);
-      // Resolve the link as the container would see it, inside the rootfs.
-      const inside = posix.isAbsolute(target) ? target : posix.join(current.slice(rootfs.length) || '/', target);
-      await ensureWorkdir(rootfs, inside, uid, gid);
-      current = join(rootfs, posix.normalize(inside));
-      continue;
-    }
-    if (!info.isDirectory()) throw new InvalidParameterError(`cannot use ${workdir} as working directory: ${part} is not a directory`);
-    current = next;
-  }
 }

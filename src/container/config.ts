@@ -82,7 +82,6 @@ export function normalizeHostConfig(h: HostConfig): HostConfig {
     NetworkMode: h.NetworkMode || 'none',
     RestartPolicy: { Name: h.RestartPolicy?.Name || 'no', MaximumRetryCount: h.RestartPolicy?.MaximumRetryCount ?? 0 },
     AutoRemove: h.AutoRemove ?? false,
-    LogConfig: h.LogConfig?.Type ? h.LogConfig : { Type: 'k8s-file', Config: {} },
     Privileged: h.Privileged ?? false,
     ReadonlyRootfs: h.ReadonlyRootfs ?? false,
   };

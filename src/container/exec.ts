@@ -7,6 +7,7 @@ import type { ExecProcess, StdinSink, TaskService } from '../runtime/index.js';
 import type { ExecCreateRequest, ExecInspect, ExecStartRequest } from '../types/exec.js';
 import type { Live } from './lifecycle.js';
 import { LogFollower, readLog, type LogEntry } from './logs.js';
+import { LogFiles } from './log-files.js';
 import type { Clock } from '../util/clock.js';
 import { mergeEnv } from './spec.js';
 import { resolveUser } from './user.js';
@@ -203,7 +204,8 @@ export class ExecManager {
         return { exitCode: -1, output: `Health check exceeded timeout (${timeoutMs / 1000}s)` };
       }
       const chunks: Buffer[] = [];
-      await readLog(proc.logPath, {}, (e) => void chunks.push(e.data));
+      const position = await readLog(await new LogFiles(proc.logPath, 1).openChain(), {}, (e) => void chunks.push(e.data));
+      await position?.file.fh.close();
       return { exitCode: result, output: Buffer.concat(chunks).subarray(0, 4096).toString('utf8') };
     } finally {
       void proc.exited.then(() => proc.cleanup()).catch(() => {});
@@ -245,7 +247,9 @@ export class ExecManager {
       return;
     }
     const wanted = (e: LogEntry) => (e.stream === 'stdout' ? s.config.attachStdout : s.config.attachStderr);
-    const follower = new LogFollower(proc.logPath, 0, (e) => (wanted(e) ? onOutput(e) : undefined));
+    const files = new LogFiles(proc.logPath, 1);
+    await files.track();
+    const follower = new LogFollower(files, undefined, (e) => (wanted(e) ? onOutput(e) : undefined));
     let sink: StdinSink | undefined;
     if (stdin && s.config.attachStdin) {
       try {
@@ -265,14 +269,18 @@ export class ExecManager {
         this.log('warn', `exec ${s.id.slice(0, 12)}: stdin: ${errorMessage(err)}`);
       }
     }
-    void follower.start();
+    follower.start();
     const aborted = new Promise<void>((resolve) => {
       if (signal?.aborted) resolve();
       signal?.addEventListener('abort', () => resolve(), { once: true });
     });
     await Promise.race([s.ended, aborted]);
     if (signal?.aborted) follower.stop();
-    else await follower.drain();
+    else {
+      await files.untrack();
+      await follower.drain();
+    }
+    files.close();
     sink?.destroy();
     void s.ended.then(() => proc.cleanup()).catch(() => {});
   }

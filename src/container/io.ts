@@ -2,11 +2,15 @@ import type { Readable } from 'node:stream';
 import { errorMessage } from '../errors/index.js';
 import type { StdinSink, TaskService } from '../runtime/index.js';
 import { isRunning, type Live } from './lifecycle.js';
-import { LogFollower, logSize, readLog, type LogEntry, type StdStream } from './logs.js';
+import type { LogEntry, LogFollower, LogPosition, StdStream } from './logs.js';
+import { ContainerLogs, type ConmonLog } from './log-manager.js';
+import type { LogConfig } from './log-driver.js';
+import type { ContainerRecord } from './record.js';
 
-// A container's I/O: output is read from the log file conmon writes (so
+// A container's I/O: output is read from the log files conmon writes (so
 // nothing is lost between start and attach), stdin goes to the task. Logs,
-// attach and (later) exec share it.
+// attach and (later) exec share it. The files, their rotation and the
+// readers are ContainerLogs' (log-manager.ts, docs/logs.md).
 
 export interface LogsOptions {
   stdout: boolean;
@@ -45,21 +49,74 @@ export interface Attachment {
 }
 
 export class ContainerIO {
+  private readonly files: ContainerLogs;
+
   constructor(
     private readonly tasks: TaskService,
     private readonly log: (level: 'warn', msg: string) => void,
-  ) {}
+    defaultLogConfig: LogConfig,
+  ) {
+    this.files = new ContainerLogs({ defaultConfig: defaultLogConfig, tasks });
+  }
+
+  /** The LogConfig of a new container (validated; merged with the daemon's default as dockerd does). */
+  logConfigFor(requested: Partial<LogConfig> | undefined): LogConfig {
+    return this.files.configFor(requested);
+  }
+
+  /** Where a new container's log lives; '' for `none`. */
+  logPathFor(config: LogConfig, containerDir: string): string {
+    return this.files.logPathFor(config, containerDir);
+  }
+
+  /** Before the task is created: rotates what the last run left; where and how conmon writes. */
+  beforeRun(r: ContainerRecord): Promise<ConmonLog> {
+    return this.files.beforeRun(r);
+  }
+
+  /** The task exists (now, or found again after a berthd restart): watch and rotate its log. */
+  running(r: ContainerRecord): Promise<void> {
+    return this.files.running(r);
+  }
+
+  /** The run ended or failed to start. */
+  runEnded(r: ContainerRecord): Promise<void> {
+    return this.files.runEnded(r);
+  }
+
+  /** The container is removed: its readers and followers stop, its clients are released. */
+  removed(live: Live): void {
+    for (const a of live.attachments) a.done();
+    this.files.removed(live.record.id);
+  }
+
+  /** berthd shuts down. */
+  close(): void {
+    this.files.closeAll();
+  }
+
+  /** Throws dockerd's error when the container's driver keeps nothing to read. */
+  assertReadable(live: Live): void {
+    this.files.assertReadable(live.record);
+  }
 
   async logs(live: Live, opts: LogsOptions, onEntry: (e: LogEntry) => void | Promise<void>, signal: AbortSignal): Promise<void> {
     const r = live.record;
     const wanted = (s: StdStream) => (s === 'stdout' ? opts.stdout : opts.stderr);
-    const offset = await readLog(r.logPath, { tail: opts.tail, sinceNs: opts.sinceNs, untilNs: opts.untilNs }, (e) => (wanted(e.stream) ? onEntry(e) : undefined));
-    if (!opts.follow || !isRunning(r.state.status) || signal.aborted) return;
-    if (opts.untilNs !== undefined && opts.untilNs <= BigInt(Date.now()) * 1_000_000n) return;
+    const follow = opts.follow && isRunning(r.state.status) && (opts.untilNs === undefined || opts.untilNs > BigInt(Date.now()) * 1_000_000n);
+    const position = await this.files.read(r, { tail: opts.tail, sinceNs: opts.sinceNs, untilNs: opts.untilNs, signal }, (e) => (wanted(e.stream) ? onEntry(e) : undefined), follow);
+    if (!follow || signal.aborted || live.removed) {
+      await position?.file.fh.close().catch(() => {});
+      return;
+    }
     await new Promise<void>((resolve) => {
+      // Following ends at `until`, as dockerd's does.
+      const untilMs = opts.untilNs === undefined ? undefined : Number(opts.untilNs / 1_000_000n) - Date.now();
+      const untilTimer = untilMs === undefined || untilMs > 2 ** 31 - 1 ? undefined : setTimeout(() => attachment.done(), untilMs);
       const attachment: Attachment = {
         onOutput: (e) => (wanted(e.stream) && (opts.sinceNs === undefined || e.timeNs >= opts.sinceNs) ? onEntry(e) : undefined),
         done: () => {
+          clearTimeout(untilTimer);
           live.attachments.delete(attachment);
           attachment.follower?.stop();
           resolve();
@@ -67,7 +124,10 @@ export class ContainerIO {
       };
       live.attachments.add(attachment);
       signal.addEventListener('abort', () => attachment.done(), { once: true });
-      this.beginAttachment(live, attachment, offset);
+      if (signal.aborted) return attachment.done();
+      this.beginAttachment(live, attachment, position, opts.untilNs);
+      // The run may have ended while the log was read: its exit released the attachments it saw, not this one.
+      if (!isRunning(r.state.status)) void this.endAttachment(live, attachment);
     });
   }
 
@@ -100,11 +160,16 @@ export class ContainerIO {
       signal.addEventListener('abort', () => attachment.done(), { once: true });
     }
     const run = async () => {
-      let offset: number | undefined;
-      if (opts.logs) offset = await readLog(r.logPath, {}, (e) => (wanted(e.stream) ? onOutput(e) : undefined));
+      const follow = attachment !== undefined && isRunning(r.state.status);
+      let position: LogPosition | undefined;
+      if (opts.logs && r.logPath) {
+        position = await this.files.read(r, { signal }, (e) => (wanted(e.stream) ? onOutput(e) : undefined), follow);
+      }
       if (!attachment) return;
       if (isRunning(r.state.status) && !attachment.follower && live.attachments.has(attachment)) {
-        this.beginAttachment(live, attachment, offset ?? (await logSize(r.logPath)));
+        this.beginAttachment(live, attachment, position ?? (await this.files.end(r)));
+      } else {
+        await position?.file.fh.close().catch(() => {});
       }
       await done;
     };
@@ -116,9 +181,9 @@ export class ContainerIO {
     };
   }
 
-  /** At start: every waiting client follows the log from `offset`. */
-  beginAttachments(live: Live, offset: number): void {
-    for (const a of live.attachments) this.beginAttachment(live, a, offset);
+  /** At start: every waiting client follows the log from where it ends now. */
+  async beginAttachments(live: Live): Promise<void> {
+    for (const a of live.attachments) this.beginAttachment(live, a, await this.files.end(live.record));
   }
 
   /** The run ended: let each client read the rest of the log, then release it. */
@@ -132,9 +197,9 @@ export class ContainerIO {
     live.attachments.clear();
   }
 
-  private beginAttachment(live: Live, a: Attachment, offset: number): void {
-    a.follower = new LogFollower(live.record.logPath, offset, (e) => a.onOutput(e));
-    void a.follower.start();
+  private beginAttachment(live: Live, a: Attachment, from: LogPosition | undefined, untilNs?: bigint): void {
+    a.follower = this.files.follow(live.record, from, (e) => a.onOutput(e), { untilNs });
+    a.follower.start();
     if (a.stdin) this.pipeStdin(live, a);
   }
 

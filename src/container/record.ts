@@ -1,4 +1,5 @@
 import type { ContainerConfig, ContainerStatus, HostConfig, HealthState } from '../types/engine.js';
+import type { MountRecord } from '../volume/index.js';
 
 // What berthd persists per container (containers/<id>/container.json). It is
 // the source of truth across daemon restarts; the runtime's own state is
@@ -29,6 +30,8 @@ export interface ContainerRecord {
   hostConfig: HostConfig;
   /** Image ID ("sha256:…"). */
   image: string;
+  /** Binds, tmpfs and volumes, resolved at create (absent in records older than volumes). */
+  mounts?: MountRecord[];
   state: StoredState;
   restartCount: number;
   runtime: string;

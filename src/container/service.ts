@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
+import { privateDir, CONTAINER_DIR_MODE } from './private-state.js';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   ConflictError, InvalidParameterError, NotFoundError, NotModifiedError, SystemError, errorMessage,
 } from '../errors/index.js';
 import type {
-  ContainerCreateRequest, ContainerInspect, ContainerSummary, ContainerWaitResponse, HostConfig,
+  ContainerCreateRequest, ContainerInspect, ContainerSummary, ContainerWaitResponse,
 } from '../types/engine.js';
 import type { EventBus } from '../events/index.js';
 import type { ImageStore } from '../image/image-store.js';
@@ -14,7 +15,8 @@ import type { TaskService } from '../runtime/index.js';
 import { systemClock, sleep, type Clock } from '../util/clock.js';
 import { normalizeSignal, signalNumber } from '../util/signals.js';
 import { type ContainerRecord, ZERO_TIME } from './record.js';
-import { parseUserMounts, prepareSources } from './mounts.js';
+import { mountsOf, volumesFromSources } from './volumes.js';
+import type { VolumeService } from '../volume/index.js';
 import { checkNetworkMode, mergeConfig, normalizeHostConfig, validateHostConfig, validName } from './config.js';
 import { buildBundle, writeEtcFiles } from './bundle.js';
 import { ContainerStore } from './store.js';
@@ -22,7 +24,6 @@ import { Live, isRunning, markExited, markRunning, resolveWaiters, waitForExit, 
 import { RestartScheduler, restartAtBoot, restartWanted } from './restart.js';
 import { ContainerIO, type AttachOptions, type AttachSession, type LogsOptions } from './io.js';
 import { ContainerViews, containerView, type ContainerView, type ListOptions } from './view.js';
-import { logSize, type LogEntry } from './logs.js';
 import { ExecManager, type ExecStart } from './exec.js';
 import { ContainerStatsReader, type StatsOptions } from './stats.js';
 import { ContainerArchive, type PathStat, type PutArchiveOptions } from './archive.js';
@@ -34,6 +35,10 @@ import { createTarFromDir } from '../archive/index.js';
 import type { Readable } from 'node:stream';
 import type { ContainerStats, ContainerTopResponse } from '../types/stats.js';
 import type { ExecCreateRequest, ExecInspect, ExecStartRequest } from '../types/exec.js';
+import type { LogEntry } from './logs.js';
+import { DEFAULT_LOG_DRIVER, type LogConfig } from './log-driver.js';
+import { validateConfinement } from './security/index.js';
+import { cgroupSupport, verifyResources } from './resources/index.js';
 
 // The container service coordinates the parts: store (records, names),
 // config (merge, validation), bundle (spec, /etc files), lifecycle (state,
@@ -58,7 +63,11 @@ export interface ContainerServiceOptions {
   /** A static init (tini-static) for --init, when installed. */
   initPath?: string;
   events: EventBus;
+  /** Gives containers their volumes and mounts them; never reads container records. */
+  volumes: VolumeService;
   cgroupParent: string;
+  /** daemon.json's log-driver and log-opts (validated); json-file with berth's rotation when unset. */
+  defaultLogConfig?: LogConfig;
   log: (level: 'debug' | 'info' | 'warn' | 'error', msg: string) => void;
   /** Runtime-only scratch space (tmpfs) for temporary mounts of stopped containers' roots. */
   scratchRoot: string;
@@ -86,11 +95,17 @@ export class ContainerService {
     this.clock = o.clock ?? systemClock;
     this.store = new ContainerStore(o.root, o.log);
     this.tasks = o.tasks;
-    this.io = new ContainerIO(o.tasks, o.log);
-    this.views = new ContainerViews(this.store, o.images, o.snapshotter);
+    this.io = new ContainerIO(o.tasks, o.log, o.defaultLogConfig ?? { Type: DEFAULT_LOG_DRIVER, Config: {} });
+    this.views = new ContainerViews(this.store, o.images, o.snapshotter, o.volumes);
     this.restarts = new RestartScheduler(this.clock);
     this.statsReader = new ContainerStatsReader(o.tasks, this.clock);
-    this.archive = new ContainerArchive(o.tasks, o.snapshotter, o.scratchRoot);
+    this.archive = new ContainerArchive(o.tasks, o.snapshotter, o.scratchRoot, (name) => {
+      try {
+        return o.volumes.inspect(name).Mountpoint || undefined;
+      } catch {
+        return undefined;
+      }
+    });
     this.execs = new ExecManager(o.tasks, o.events, (live) => this.eventAttributes(live.record), o.log);
     this.health = new HealthMonitor(this.execs, this.clock, o.events, (live) => this.eventAttributes(live.record), (live) => this.persist(live));
   }
@@ -101,12 +116,17 @@ export class ContainerService {
   async init(): Promise<void> {
     await this.store.load();
     await this.archive.init();
-    await this.tasks.init((id, code) => void this.onExitFile(id, code));
+    for (const { record: r } of this.store.all()) await this.o.volumes.restore(r.id, mountsOf(r), isRunning(r.state.status));
+    await this.tasks.init((id, code) => void this.onExitFile(id, code), (id) => this.onOom(id));
     // Snapshots of containers whose record is gone (crash during create/remove).
     for (const snap of await this.o.snapshotter.list()) {
       if (snap.kind === 'active' && snap.labels['berth.container'] && !this.store.has(snap.key)) {
         await this.o.snapshotter.remove(snap.key).catch((err) => this.o.log('warn', `removing orphan snapshot ${snap.key}: ${errorMessage(err)}`));
       }
+    }
+    // Runs whose record is gone (berthd stopped between removing the record and tearing down): release their mounts.
+    for (const id of await this.tasks.list()) {
+      if (!this.store.has(id)) await this.tasks.delete(id).catch((err) => this.o.log('warn', `removing orphan bundle ${id}: ${errorMessage(err)}`));
     }
     for (const live of this.store.all()) await this.readopt(live);
     await this.restartPerPolicy();
@@ -126,6 +146,7 @@ export class ContainerService {
     }
     if (task.state === 'running') {
       this.health.start(live, false);
+      await this.io.running(r);
       this.o.log('info', `re-adopted running container ${r.id.slice(0, 12)}`);
       return;
     }
@@ -139,6 +160,7 @@ export class ContainerService {
     for (const live of this.store.all()) {
       for (const a of live.attachments) a.done();
     }
+    this.io.close();
   }
 
   // ---- lookup ----------------------------------------------------------------
@@ -173,12 +195,12 @@ export class ContainerService {
 
   async create(req: ContainerCreateRequest, requestedName?: string): Promise<{ id: string; warnings: string[] }> {
     if (!req.Image) throw new InvalidParameterError('config cannot be empty in order to create a container');
-    const hostConfig: HostConfig = req.HostConfig ?? {};
-    validateHostConfig(hostConfig);
-    // --mount binds must exist already (checked now, as dockerd does); -v creates its source at start.
-    await prepareSources(parseUserMounts(hostConfig).filter((m) => !m.createSource));
+    validateHostConfig(req.HostConfig ?? {});
+    validateConfinement(req.HostConfig ?? {});
+    const logConfig = this.io.logConfigFor(req.HostConfig?.LogConfig);
+    // Limits the host cannot apply are dropped with dockerd's warning; the record holds what applies.
+    const { hostConfig, warnings } = verifyResources(req.HostConfig ?? {}, cgroupSupport());
     checkNetworkMode(hostConfig.NetworkMode);
-    const warnings: string[] = [];
     if (Object.keys(hostConfig.PortBindings ?? {}).length || hostConfig.PublishAllPorts) {
       warnings.push('Published ports are not applied yet by this berth: the container has only a loopback interface.');
     }
@@ -196,8 +218,10 @@ export class ContainerService {
       const [path, ...args] = [...(config.Entrypoint ?? []), ...(config.Cmd ?? [])];
       if (!path) throw new InvalidParameterError('no command specified');
 
+      const volumesFrom = volumesFromSources(hostConfig, (ref) => this.store.get(ref).record);
+      const mounts = await this.o.volumes.resolve(id, { hostConfig, configVolumes: config.Volumes, volumesFrom });
       const dir = this.store.dir(id);
-      await mkdir(dir, { recursive: true });
+      await privateDir(dir, CONTAINER_DIR_MODE);
       const prepared = this.o.snapshotter.prepare(id, image.chainIds[image.chainIds.length - 1], { 'berth.container': id });
       const record: ContainerRecord = {
         id,
@@ -206,14 +230,15 @@ export class ContainerService {
         path,
         args,
         config,
-        hostConfig: normalizeHostConfig(hostConfig),
+        hostConfig: { ...normalizeHostConfig(hostConfig), LogConfig: logConfig },
         image: image.id,
+        mounts,
         state: {
           status: 'created', pid: 0, exitCode: 0, error: '', startedAt: ZERO_TIME, finishedAt: ZERO_TIME, oomKilled: false,
         },
         restartCount: 0,
         runtime: runtimeName,
-        logPath: join(dir, 'container.log'),
+        logPath: this.io.logPathFor(logConfig, dir),
         hostnamePath: join(dir, 'hostname'),
         hostsPath: join(dir, 'hosts'),
         resolvConfPath: join(dir, 'resolv.conf'),
@@ -225,6 +250,7 @@ export class ContainerService {
       return { id, warnings };
     } catch (err) {
       this.store.releaseName(name, id);
+      await this.o.volumes.forget(id, { removeAnonymous: true }).catch(() => {});
       await this.o.snapshotter.remove(id).catch(() => {});
       await rm(this.store.dir(id), { recursive: true, force: true });
       throw err;
@@ -249,13 +275,16 @@ export class ContainerService {
     const previousStatus = r.state.status;
     try {
       const rootfs = await this.tasks.mountRootfs(r.id, await this.o.snapshotter.mounts(r.id));
-      const spec = await buildBundle(r, { rootfs, cgroupParent: this.o.cgroupParent, initPath: this.o.initPath });
+      const userMounts = await this.o.volumes.setup(r.id, mountsOf(r), rootfs);
+      const spec = await buildBundle(r, { rootfs, cgroupParent: this.o.cgroupParent, initPath: this.o.initPath, userMounts });
+      const conmonLog = await this.io.beforeRun(r);
       const { pid } = await this.tasks.create({
         id: r.id,
         name: r.name.slice(1),
         runtime: r.runtime,
         spec,
-        logPath: r.logPath,
+        logPath: conmonLog.path,
+        logSizeMax: conmonLog.sizeMax,
         tty: r.config.Tty === true,
         openStdin: r.config.OpenStdin === true,
         leaveStdinOpen: r.config.OpenStdin === true && r.config.StdinOnce !== true,
@@ -268,7 +297,8 @@ export class ContainerService {
       live.starting = new Promise<void>((resolve) => (settled = resolve));
       try {
         // Attached clients follow the log from here; stdin goes to the task.
-        this.io.beginAttachments(live, await logSize(r.logPath));
+        await this.io.running(r);
+        await this.io.beginAttachments(live);
         await this.tasks.start(r.id);
         this.o.events.emit('container', 'start', r.id, this.eventAttributes(r));
         this.health.start(live);
@@ -281,13 +311,14 @@ export class ContainerService {
       await this.persist(live);
     } catch (err) {
       const message = errorMessage(err);
+      await this.io.runEnded(r);
       await this.teardownRun(r.id);
       r.state = { ...r.state, status: previousStatus === 'restarting' ? 'exited' : previousStatus, exitCode: startFailureExitCode(message), error: message };
       await this.persist(live);
       this.io.dropAttachments(live);
       // Like dockerd: an auto-remove container that cannot start is removed
       // (queued behind this start; `docker run --rm` waits for it).
-      if (r.hostConfig.AutoRemove) void this.remove(r.id, { force: true }).catch(() => {});
+      if (r.hostConfig.AutoRemove) void this.remove(r.id, { force: true, volumes: true }).catch(() => {});
       if (/executable file not found|no such file or directory|permission denied|is a directory/i.test(message)) {
         throw new InvalidParameterError(message, { cause: err });
       }
@@ -312,7 +343,10 @@ export class ContainerService {
     await live.starting;
     if (!isRunning(r.state.status)) return;
     this.health.stop(r.id);
+    // Asked before the tear-down removes the cgroup; an OOM seen while running was reported then.
+    const oomReported = r.state.oomKilled;
     markExited(r, exitCode, error, new Date(this.clock.now()));
+    r.state.oomKilled = oomReported || this.tasks.oomKilled(r.id);
     const autoRemove = r.hostConfig.AutoRemove === true;
     // Decided now, not after the awaits below: a stop that comes in between
     // sees 'restarting' and cancels the restart (as dockerd, which keeps the
@@ -322,14 +356,25 @@ export class ContainerService {
     // An auto-removed container's record goes away next; persisting it first buys nothing.
     const persisted = autoRemove ? Promise.resolve() : this.persist(live);
     await this.io.endAttachments(live);
+    await this.io.runEnded(r);
     const attrs = this.eventAttributes(r);
+    if (r.state.oomKilled && !oomReported) this.o.events.emit('container', 'oom', r.id, attrs);
     this.o.events.emit('container', 'die', r.id, { ...attrs, exitCode: String(exitCode) });
     resolveWaiters(live, ['not-running', 'next-exit']);
     // A cp still reading or writing the rootfs finishes first.
     live.teardown = Promise.allSettled([...live.busy]).then(() => this.teardownRun(r.id));
     await persisted;
-    if (autoRemove) await this.remove(r.id, { force: true }).catch((err) => this.o.log('warn', `auto-remove ${r.id}: ${errorMessage(err)}`));
+    if (autoRemove) await this.remove(r.id, { force: true, volumes: true }).catch((err) => this.o.log('warn', `auto-remove ${r.id}: ${errorMessage(err)}`));
     else if (restart && r.state.status === 'restarting' && !live.removed) this.scheduleRestart(live);
+  }
+
+  /** An OOM kill while the container runs is reported when it happens, as dockerd does. */
+  private onOom(id: string): void {
+    const live = this.store.byId(id);
+    if (!live || !isRunning(live.record.state.status) || live.record.state.oomKilled) return;
+    live.record.state = { ...live.record.state, oomKilled: true };
+    this.o.events.emit('container', 'oom', id, this.eventAttributes(live.record));
+    void this.persist(live);
   }
 
   /** Brings the container back after the restart policy's backoff. */
@@ -364,9 +409,10 @@ export class ContainerService {
     }
   }
 
-  /** Releases what a run held: the runtime's state, the rootfs mount, the bundle. */
-  private teardownRun(id: string): Promise<void> {
-    return this.tasks.delete(id);
+  /** Releases what a run held: the volume mounts (the process is gone), the runtime's state, the rootfs mount, the bundle. */
+  private async teardownRun(id: string): Promise<void> {
+    await this.o.volumes.release(id);
+    await this.tasks.delete(id);
   }
 
   // ---- stop / kill / restart -------------------------------------------------
@@ -538,6 +584,10 @@ export class ContainerService {
       this.restarts.forget(r.id);
       this.health.stop(r.id);
       this.execs.forget(r.id);
+      this.io.removed(live);
+      // Before the waiters hear of it: `run --rm` then `volume rm` must find the volume free.
+      await this.o.volumes.release(r.id);
+      await this.o.volumes.forget(r.id, { removeAnonymous: opts.volumes === true });
       this.o.events.emit('container', 'destroy', r.id, this.eventAttributes(r));
       resolveWaiters(live, ['removed', 'not-running', 'next-exit']);
       await live.teardown;
@@ -586,6 +636,11 @@ export class ContainerService {
   }
 
   // ---- logs and attach -------------------------------------------------------
+
+  /** Throws when the container's driver keeps nothing to read (before the API answers 200). */
+  assertLogsReadable(ref: string): void {
+    this.io.assertReadable(this.store.get(ref));
+  }
 
   logs(ref: string, opts: LogsOptions, onEntry: (e: LogEntry) => void | Promise<void>, signal: AbortSignal): Promise<void> {
     return this.io.logs(this.store.get(ref), opts, onEntry, signal);

@@ -1,15 +1,14 @@
 import { readFileSync } from 'node:fs';
 import type { ContainerConfig, HostConfig } from '../types/engine.js';
 import type { ResolvedUser } from './user.js';
+import { confinement, type OciDevice, type OciDeviceRule, type OciSeccomp } from './security/index.js';
+import { ociResources, type OciResources } from './resources/index.js';
 
 // Builds the OCI runtime spec (config.json) the way Docker's daemon does for a
 // default container: its capability set, masked and read-only paths, /dev,
 // /dev/pts, /dev/shm, /dev/mqueue, and bind-mounted hosts/hostname/resolv.conf.
 
-export const DEFAULT_CAPABILITIES = [
-  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID',
-  'CAP_SETUID', 'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE',
-];
+export { DEFAULT_CAPABILITIES } from './security/index.js';
 
 export const MASKED_PATHS = [
   '/proc/asound', '/proc/acpi', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',
@@ -39,6 +38,7 @@ export interface OciSpec {
     rlimits: Array<{ type: string; hard: number; soft: number }>;
     noNewPrivileges: boolean;
     oomScoreAdj?: number;
+    apparmorProfile?: string;
     consoleSize?: { height: number; width: number };
   };
   root: { path: string; readonly: boolean };
@@ -49,7 +49,9 @@ export interface OciSpec {
     maskedPaths: string[];
     readonlyPaths: string[];
     cgroupsPath: string;
-    resources: Record<string, unknown>;
+    resources: OciResources & { devices: OciDeviceRule[] };
+    devices?: OciDevice[];
+    seccomp?: OciSeccomp;
     sysctl?: Record<string, string>;
   };
 }
@@ -104,27 +106,18 @@ function rlimits(hostConfig: HostConfig): OciSpec['process']['rlimits'] {
   return [...limits].map(([type, l]) => ({ type, soft: l.soft, hard: l.hard }));
 }
 
-function capabilities(hostConfig: HostConfig): string[] {
-  const norm = (c: string) => (c.toUpperCase().startsWith('CAP_') ? c.toUpperCase() : `CAP_${c.toUpperCase()}`);
-  let caps = new Set(DEFAULT_CAPABILITIES);
-  const drop = (hostConfig.CapDrop ?? []).map(norm);
-  const add = (hostConfig.CapAdd ?? []).map(norm);
-  if (drop.includes('CAP_ALL')) caps = new Set();
-  else for (const c of drop) caps.delete(c);
-  for (const c of add) if (c !== 'CAP_ALL') caps.add(c);
-  return [...caps];
-}
-
 export function buildSpec(i: SpecInput): OciSpec {
-  const caps = capabilities(i.hostConfig);
+  const confined = confinement(i.hostConfig);
+  const caps = confined.capabilities;
   const shmSize = i.hostConfig.ShmSize && i.hostConfig.ShmSize > 0 ? i.hostConfig.ShmSize : 64 * 1024 * 1024;
   const etc = (destination: string, source: string): OciMount => ({ destination, type: 'bind', source, options: ['rbind', 'rprivate'] });
   const mounts: OciMount[] = [
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
     { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
-    { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
-    { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['ro', 'nosuid', 'noexec', 'nodev'] },
+    // --privileged gets /sys writable, and the cgroup mount too (or --security-opt writable-cgroups).
+    { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', ...(confined.writableSys ? [] : ['ro'])] },
+    { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: [...(confined.writableCgroups ? [] : ['ro']), 'nosuid', 'noexec', 'nodev'] },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', `size=${shmSize}`] },
     etc('/etc/resolv.conf', i.etcFiles.resolvConf),
@@ -144,8 +137,9 @@ export function buildSpec(i: SpecInput): OciSpec {
       cwd: i.config.WorkingDir || '/',
       capabilities: { bounding: caps, effective: caps, permitted: caps },
       rlimits: rlimits(i.hostConfig),
-      noNewPrivileges: (i.hostConfig.SecurityOpt ?? []).includes('no-new-privileges') || (i.hostConfig.SecurityOpt ?? []).includes('no-new-privileges:true'),
+      noNewPrivileges: confined.noNewPrivileges,
       oomScoreAdj: i.hostConfig.OomScoreAdj ?? 0,
+      ...(confined.appArmorProfile ? { apparmorProfile: confined.appArmorProfile } : {}),
       ...(i.config.Tty && height > 0 && width > 0 ? { consoleSize: { height, width } } : {}),
     },
     root: { path: i.rootfs, readonly: i.hostConfig.ReadonlyRootfs === true },
@@ -153,14 +147,21 @@ export function buildSpec(i: SpecInput): OciSpec {
     mounts,
     linux: {
       // --network host shares the host's network namespace; otherwise the container gets its own.
-      namespaces: [{ type: 'pid' }, ...(i.hostConfig.NetworkMode === 'host' ? [] : [{ type: 'network' }]), { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }],
+      namespaces: [
+        { type: 'pid' }, ...(i.hostConfig.NetworkMode === 'host' ? [] : [{ type: 'network' }]), { type: 'ipc' }, { type: 'uts' }, { type: 'mount' },
+        ...(i.hostConfig.CgroupnsMode === 'private' ? [{ type: 'cgroup' }] : []),
+      ],
       maskedPaths: privileged ? [] : (i.hostConfig.MaskedPaths ?? MASKED_PATHS),
       readonlyPaths: privileged ? [] : (i.hostConfig.ReadonlyPaths ?? READONLY_PATHS),
       cgroupsPath: `${i.cgroupParent}/${i.id}`,
       resources: {
-        // Deny all devices; the runtime adds the standard allowed set (null, zero, tty, ptmx, …).
-        devices: [{ allow: false, access: 'rwm' }],
+        ...ociResources(i.hostConfig),
+        // Deny all devices, then what --device/--device-cgroup-rule/--privileged allow;
+        // the runtime adds the standard set (null, zero, tty, ptmx, …).
+        devices: [{ allow: false, access: 'rwm' }, ...confined.deviceRules],
       },
+      ...(confined.devices.length ? { devices: confined.devices } : {}),
+      ...(confined.seccomp ? { seccomp: confined.seccomp } : {}),
       ...(i.hostConfig.Sysctls && Object.keys(i.hostConfig.Sysctls).length ? { sysctl: i.hostConfig.Sysctls } : {}),
     },
   };

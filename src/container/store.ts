@@ -1,7 +1,8 @@
-import { mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConflictError, InvalidParameterError, NotFoundError, errorMessage } from '../errors/index.js';
 import { readJsonIfExists, writeJsonAtomic, TEMP_PREFIX } from '../util/atomic-file.js';
+import { privateDir, tightenContainerDir, CONTAINERS_ROOT_MODE } from './private-state.js';
 import { Live } from './lifecycle.js';
 import type { ContainerRecord } from './record.js';
 import { generateName } from './names.js';
@@ -21,7 +22,7 @@ export class ContainerStore {
 
   /** Loads every record; sweeps what a crash left half-made or half-removed. */
   async load(): Promise<void> {
-    await mkdir(this.root, { recursive: true });
+    await privateDir(this.root, CONTAINERS_ROOT_MODE);
     for (const entry of await readdir(this.root)) {
       const dir = join(this.root, entry);
       if (entry.startsWith('.removing-') || entry.startsWith(TEMP_PREFIX)) {
@@ -34,6 +35,7 @@ export class ContainerStore {
         await rm(dir, { recursive: true, force: true });
         continue;
       }
+      await tightenContainerDir(dir);
       this.containers.set(record.id, new Live(record));
       this.names.set(record.name, record.id);
     }

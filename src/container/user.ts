@@ -1,5 +1,5 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
+import { resolveInRoot, SymlinkLoopError } from '../archive/index.js';
 import { InvalidParameterError } from '../errors/index.js';
 
 // Resolves Docker's --user forms (name, uid, name:group, uid:gid, …) against
@@ -15,25 +15,17 @@ export interface ResolvedUser {
 interface PasswdEntry { name: string; uid: number; gid: number; home: string }
 interface GroupEntry { name: string; gid: number; members: string[] }
 
-async function readLines(path: string): Promise<string[]> {
-  try {
-    return (await readFile(path, 'utf8')).split('\n').filter((l) => l && !l.startsWith('#'));
-  } catch {
-    return [];
-  }
-}
-
-// The rootfs is the container's: /etc/passwd may be a symlink pointing
-// anywhere. Reading it through the mounted rootfs with a plain path could
-// escape, so refuse to follow absolute symlinks out of the rootfs by resolving
-// inside it.
+// The rootfs is the image's: /etc/passwd may be a symlink pointing anywhere,
+// or a FIFO that would block a read forever. It is resolved inside the root
+// as the container would see it, and read only when it is a regular file.
 async function readInRoot(rootfs: string, path: string): Promise<string[]> {
-  const { realpath } = await import('node:fs/promises');
   try {
-    const real = await realpath(join(rootfs, path));
-    if (real !== rootfs && !real.startsWith(rootfs + '/')) return [];
-    return readLines(real);
-  } catch {
+    const real = resolveInRoot(rootfs, path);
+    if (!(await stat(real)).isFile()) return [];
+    return (await readFile(real, 'utf8')).split('\n').filter((l) => l && !l.startsWith('#'));
+  } catch (err) {
+    // A loop is the image's mistake, and the user must hear of it; a missing file means no entries.
+    if (err instanceof SymlinkLoopError) throw err;
     return [];
   }
 }

@@ -4,7 +4,8 @@ import type { ImageStore } from '../image/image-store.js';
 import type { Snapshotter } from '../snapshot/snapshotter.js';
 import { humanDuration } from '../util/human-duration.js';
 import { isRunning, type Live } from './lifecycle.js';
-import { mountPoints, parseUserMounts } from './mounts.js';
+import type { VolumeService } from '../volume/index.js';
+import { mountsOf } from './volumes.js';
 import { ZERO_TIME, type ContainerRecord, type StoredState } from './record.js';
 import type { ContainerStore } from './store.js';
 
@@ -45,6 +46,7 @@ export class ContainerViews {
     private readonly store: ContainerStore,
     private readonly images: ImageStore,
     private readonly snapshotter: Snapshotter,
+    private readonly volumes: Pick<VolumeService, 'mountPoints'>,
   ) {}
 
   async inspect(live: Live, withSize = false, execIds: string[] = []): Promise<ContainerInspect> {
@@ -84,7 +86,7 @@ export class ContainerViews {
       ExecIDs: execIds.length ? execIds : null,
       HostConfig: r.hostConfig,
       GraphDriver: { Name: this.snapshotter.name, Data: null },
-      Mounts: mountPoints(parseUserMounts(r.hostConfig)),
+      Mounts: this.volumes.mountPoints(mountsOf(r)),
       Config: r.config,
       NetworkSettings: {
         Bridge: '', SandboxID: '', SandboxKey: '', Ports: {}, EndpointID: '', Gateway: '', GlobalIPv6Address: '',
@@ -133,7 +135,7 @@ export class ContainerViews {
         Status: statusText(r.state),
         HostConfig: { NetworkMode: r.hostConfig.NetworkMode ?? 'none' },
         NetworkSettings: { Networks: {} },
-        Mounts: mountPoints(parseUserMounts(r.hostConfig)),
+        Mounts: this.volumes.mountPoints(mountsOf(r)),
       };
       if (!image && summary.Image === r.image) summary.Image = r.image;
       if (opts.size) {
@@ -185,7 +187,7 @@ export class ContainerViews {
         (since === undefined || r.created > since) &&
         any('health', (v) => (r.state.health?.Status ?? 'none') === v) &&
         any('is-task', (v) => v === 'false') &&
-        any('volume', () => false) &&
+        any('volume', (v) => mountsOf(r).some((m) => m.name === v || m.destination === v || (m.type === 'bind' && m.source === v))) &&
         any('network', () => false) &&
         any('publish', () => false) &&
         any('expose', () => false)

@@ -1,7 +1,25 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { InvalidParameterError } from '../errors/index.js';
+import { DEFAULT_LOG_DRIVER, validateLogConfig, type LogConfig } from '../container/index.js';
 
-// berthd's settings: dockerd's flags and the daemon.json keys that apply.
+// berthd's settings: dockerd's flags and daemon.json keys. A key berthd does
+// not honour is an error at start, never silently ignored: a user who writes
+// `"log-driver": "none"` must not believe it applies when it does not.
+
+export interface TlsSettings {
+  /** Serve TLS on TCP hosts (--tls, or implied by --tlsverify as with dockerd). */
+  enabled: boolean;
+  /** Require a client certificate signed by `ca`. */
+  verify: boolean;
+  /** The user said --tls=false or --tlsverify=false: TCP without authentication is what they want. */
+  explicitlyUnauthenticated: boolean;
+  ca?: string;
+  cert: string;
+  key: string;
+}
 
 export interface DaemonConfig {
   hosts: string[];
@@ -13,6 +31,13 @@ export interface DaemonConfig {
   storageDriver?: string;
   cgroupParent: string;
   configFile: string;
+  /** Group of the UNIX sockets ("" = the daemon's own group). */
+  group: string;
+  /** The group was chosen by the user (a missing one is then an error, not a warning). */
+  groupExplicit: boolean;
+  tls: TlsSettings;
+  /** The default logging driver and its options for new containers. */
+  logConfig: LogConfig;
 }
 
 export const DEFAULTS = {
@@ -21,67 +46,153 @@ export const DEFAULTS = {
   execRoot: '/run/berth',
   configFile: '/etc/berth/daemon.json',
   cgroupParent: '/berth',
+  /** dockerd's default socket group, used when it exists. */
+  group: 'docker',
 };
 
-/** daemon.json key → our field; the same names dockerd uses. */
-const FILE_KEYS: Record<string, keyof DaemonConfig | 'debug'> = {
-  hosts: 'hosts',
-  'data-root': 'dataRoot',
-  'exec-root': 'execRoot',
-  pidfile: 'pidfile',
-  'log-level': 'logLevel',
-  'default-runtime': 'defaultRuntime',
-  'storage-driver': 'storageDriver',
-  'cgroup-parent': 'cgroupParent',
-  debug: 'debug',
-};
+type ValueKind = 'string' | 'bool' | '[]string' | 'map[string]string';
 
-/** Keys dockerd accepts that berth ignores (they have no meaning here yet). */
-const IGNORED_KEYS = new Set(['log-driver', 'log-opts', 'registry-mirrors', 'insecure-registries', 'features', 'experimental', 'live-restore', 'runtimes', 'exec-opts', 'dns', 'bip', 'default-address-pools', 'iptables', 'ip-forward', 'userland-proxy', 'group', 'tls', 'tlsverify', 'tlscacert', 'tlscert', 'tlskey', 'max-concurrent-downloads', 'max-concurrent-uploads']);
-
-export interface FlagValues {
-  host?: string[];
+/** The fields a daemon.json key or a flag can set. */
+export interface Settings {
+  hosts?: string[];
   dataRoot?: string;
   execRoot?: string;
   pidfile?: string;
-  configFile?: string;
   logLevel?: string;
   defaultRuntime?: string;
   storageDriver?: string;
   cgroupParent?: string;
   debug?: boolean;
+  group?: string;
+  tls?: boolean;
+  tlsVerify?: boolean;
+  tlsCaCert?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  logDriver?: string;
+  logOpts?: Record<string, string>;
+}
+
+/**
+ * Every daemon.json key berthd honours: dockerd's name → our field and its
+ * JSON type. A key not in this table is refused. Add a key here only once
+ * berthd really applies it.
+ */
+export const FILE_KEYS: Record<string, { field: keyof Settings; kind: ValueKind }> = {
+  hosts: { field: 'hosts', kind: '[]string' },
+  'data-root': { field: 'dataRoot', kind: 'string' },
+  'exec-root': { field: 'execRoot', kind: 'string' },
+  pidfile: { field: 'pidfile', kind: 'string' },
+  'log-level': { field: 'logLevel', kind: 'string' },
+  'default-runtime': { field: 'defaultRuntime', kind: 'string' },
+  'storage-driver': { field: 'storageDriver', kind: 'string' },
+  'cgroup-parent': { field: 'cgroupParent', kind: 'string' },
+  debug: { field: 'debug', kind: 'bool' },
+  group: { field: 'group', kind: 'string' },
+  tls: { field: 'tls', kind: 'bool' },
+  tlsverify: { field: 'tlsVerify', kind: 'bool' },
+  tlscacert: { field: 'tlsCaCert', kind: 'string' },
+  tlscert: { field: 'tlsCert', kind: 'string' },
+  tlskey: { field: 'tlsKey', kind: 'string' },
+  'log-driver': { field: 'logDriver', kind: 'string' },
+  'log-opts': { field: 'logOpts', kind: 'map[string]string' },
+};
+
+/** Flag values as commander hands them over (`host` is -H, repeatable). */
+export interface FlagValues extends Omit<Settings, 'hosts' | 'tls' | 'tlsVerify' | 'logOpts'> {
+  /** key=value, as dockerd's --log-opt. */
+  logOpt?: string[];
+  host?: string[];
+  configFile?: string;
+  tls?: boolean | string;
+  tlsverify?: boolean | string;
+  tlscacert?: string;
+  tlscert?: string;
+  tlskey?: string;
+}
+
+function jsonKind(value: unknown): string {
+  if (Array.isArray(value)) return 'array';
+  if (value === null) return 'null';
+  if (typeof value === 'object') return 'object';
+  return typeof value === 'boolean' ? 'bool' : typeof value === 'number' ? 'number' : 'string';
+}
+
+function matches(kind: ValueKind, value: unknown): boolean {
+  if (kind === 'string') return typeof value === 'string';
+  if (kind === 'bool') return typeof value === 'boolean';
+  if (kind === 'map[string]string') return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((v) => typeof v === 'string');
+  return Array.isArray(value) && value.every((v) => typeof v === 'string');
+}
+
+/** `--tls`, `--tls=true`, `--tls=false` (commander gives true or the text). */
+function flagBool(name: string, value: boolean | string | undefined): boolean | undefined {
+  if (value === undefined || typeof value === 'boolean') return value;
+  if (/^(1|t|true)$/i.test(value)) return true;
+  if (/^(0|f|false)$/i.test(value)) return false;
+  throw new InvalidParameterError(`invalid argument "${value}" for "--${name}" flag: strconv.ParseBool: parsing "${value}": invalid syntax`);
+}
+
+/** Parses daemon.json's text into settings, refusing unknown keys and wrongly typed values. */
+export function parseDaemonJson(text: string, configFile: string): Settings {
+  const fail = (msg: string) => new InvalidParameterError(`unable to configure the berth daemon with file ${configFile}: ${msg}`);
+  let file: unknown;
+  try {
+    // An empty file (or /dev/null) configures nothing, as with dockerd.
+    file = text.trim() === '' ? {} : JSON.parse(text);
+  } catch (err) {
+    throw fail((err as Error).message);
+  }
+  if (typeof file !== 'object' || file === null || Array.isArray(file)) throw fail(`json: cannot unmarshal ${jsonKind(file)} into Go value of type map[string]interface {}`);
+  const unknown = Object.keys(file).filter((k) => !FILE_KEYS[k]);
+  if (unknown.length) throw fail(`the following directives don't match any configuration option: ${unknown.join(', ')}`);
+  const out: Settings = {};
+  for (const [key, value] of Object.entries(file)) {
+    const spec = FILE_KEYS[key]!;
+    if (!matches(spec.kind, value)) throw fail(`json: cannot unmarshal ${jsonKind(value)} into Go struct field Config.${key} of type ${spec.kind}`);
+    (out as Record<string, unknown>)[spec.field] = value;
+  }
+  return out;
 }
 
 function fileKeyOf(field: string): string {
-  return Object.keys(FILE_KEYS).find((k) => FILE_KEYS[k] === field) ?? field;
+  return Object.keys(FILE_KEYS).find((k) => FILE_KEYS[k]!.field === field) ?? field;
+}
+
+/** dockerd's defaults for the TLS files: $DOCKER_CERT_PATH or ~/.docker, each used only when it exists (unless named). */
+function resolveTls(s: Settings, env: NodeJS.ProcessEnv): TlsSettings {
+  const certDir = env.DOCKER_CERT_PATH || join(homedir(), '.docker');
+  // dockerd: naming --tlsverify at all (or DOCKER_TLS_VERIFY) turns TLS on; its value decides client verification.
+  const verifyFromEnv = s.tlsVerify === undefined && Boolean(env.DOCKER_TLS_VERIFY);
+  const verify = s.tlsVerify ?? verifyFromEnv;
+  const enabled = s.tlsVerify !== undefined || verifyFromEnv ? true : s.tls === true;
+  const pick = (given: string | undefined, name: string, keepMissing: boolean) => {
+    if (given !== undefined) return given;
+    const path = join(certDir, name);
+    return keepMissing || existsSync(path) ? path : undefined;
+  };
+  return {
+    enabled,
+    verify,
+    explicitlyUnauthenticated: s.tls === false || s.tlsVerify === false,
+    ca: pick(s.tlsCaCert, 'ca.pem', false),
+    // Cert and key are needed whenever TLS is on: a missing default is named in the error.
+    cert: pick(s.tlsCert, 'cert.pem', true)!,
+    key: pick(s.tlsKey, 'key.pem', true)!,
+  };
 }
 
 /** Flags win where only one source sets a value; both setting it is an error, as with dockerd. */
-export async function loadConfig(flags: FlagValues, configFileExplicit: boolean): Promise<DaemonConfig> {
+export async function loadConfig(flags: FlagValues, configFileExplicit: boolean, env: NodeJS.ProcessEnv = process.env): Promise<DaemonConfig> {
   const configFile = flags.configFile ?? DEFAULTS.configFile;
-  let file: Record<string, unknown> = {};
+  let fromFile: Settings = {};
   try {
-    const text = await readFile(configFile, 'utf8');
-    try {
-      // An empty file (or /dev/null) configures nothing, as with dockerd.
-      file = text.trim() === '' ? {} : (JSON.parse(text) as Record<string, unknown>);
-    } catch (err) {
-      throw new InvalidParameterError(`unable to configure the berth daemon with file ${configFile}: ${(err as Error).message}`);
-    }
+    fromFile = parseDaemonJson(await readFile(configFile, 'utf8'), configFile);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     if (configFileExplicit) throw new InvalidParameterError(`unable to configure the berth daemon with file ${configFile}: no such file`);
   }
-  const fromFile: Partial<Record<string, unknown>> = {};
-  for (const [key, value] of Object.entries(file)) {
-    const field = FILE_KEYS[key];
-    if (!field) {
-      if (IGNORED_KEYS.has(key)) continue;
-      throw new InvalidParameterError(`unable to configure the berth daemon with file ${configFile}: the following directives don't match any configuration option: ${key}`);
-    }
-    fromFile[field] = value;
-  }
-  const flagFields: Record<string, unknown> = {
+  const fromFlags: Settings = {
     hosts: flags.host?.length ? flags.host : undefined,
     dataRoot: flags.dataRoot,
     execRoot: flags.execRoot,
@@ -90,25 +201,52 @@ export async function loadConfig(flags: FlagValues, configFileExplicit: boolean)
     defaultRuntime: flags.defaultRuntime,
     storageDriver: flags.storageDriver,
     cgroupParent: flags.cgroupParent,
+    group: flags.group,
+    tls: flagBool('tls', flags.tls),
+    tlsVerify: flagBool('tlsverify', flags.tlsverify),
+    tlsCaCert: flags.tlscacert,
+    tlsCert: flags.tlscert,
+    tlsKey: flags.tlskey,
+    logDriver: flags.logDriver,
+    logOpts: flags.logOpt?.length ? Object.fromEntries(flags.logOpt.map((o) => (o.includes('=') ? [o.slice(0, o.indexOf('=')), o.slice(o.indexOf('=') + 1)] : [o, '']))) : undefined,
   };
-  const conflicts = Object.keys(flagFields).filter((k) => flagFields[k] !== undefined && fromFile[k] !== undefined);
+  const conflicts = (Object.keys(fromFlags) as Array<keyof Settings>).filter((k) => fromFlags[k] !== undefined && fromFile[k] !== undefined);
   if (conflicts.length) {
-    throw new InvalidParameterError(`unable to configure the berth daemon with file ${configFile}: the following directives are specified both as a flag and in the configuration file: ${conflicts.map(fileKeyOf).join(', ')}`);
+    throw new InvalidParameterError(`unable to configure the berth daemon with file ${configFile}: the following directives are specified both as a flag and in the configuration file: ${conflicts.map((k) => `${fileKeyOf(k)}: (from flag: ${show(fromFlags[k])}, from file: ${show(fromFile[k])})`).join(', ')}`);
   }
-  const pick = <T>(k: string, fallback: T): T => (flagFields[k] ?? fromFile[k] ?? fallback) as T;
-  const execRoot = pick('execRoot', DEFAULTS.execRoot);
-  const debug = flags.debug || fromFile.debug === true;
-  const logLevel = pick<string>('logLevel', debug ? 'debug' : 'info');
+  const merged: Settings = { ...fromFile };
+  for (const [k, v] of Object.entries(fromFlags)) if (v !== undefined) (merged as Record<string, unknown>)[k] = v;
+
+  const execRoot = merged.execRoot ?? DEFAULTS.execRoot;
+  const debug = flags.debug === true || merged.debug === true;
+  const logLevel = merged.logLevel ?? (debug ? 'debug' : 'info');
   if (!['debug', 'info', 'warn', 'error', 'fatal'].includes(logLevel)) throw new InvalidParameterError(`unable to parse logging level: ${logLevel}`);
   return {
-    hosts: pick<string[]>('hosts', [DEFAULTS.host]),
-    dataRoot: pick('dataRoot', DEFAULTS.dataRoot),
+    hosts: merged.hosts?.length ? merged.hosts : [DEFAULTS.host],
+    dataRoot: merged.dataRoot ?? DEFAULTS.dataRoot,
     execRoot,
-    pidfile: pick('pidfile', `${execRoot}/berthd.pid`),
+    pidfile: merged.pidfile ?? `${execRoot}/berthd.pid`,
     logLevel: logLevel as DaemonConfig['logLevel'],
-    defaultRuntime: pick<string | undefined>('defaultRuntime', undefined),
-    storageDriver: pick<string | undefined>('storageDriver', undefined),
-    cgroupParent: pick('cgroupParent', DEFAULTS.cgroupParent),
+    defaultRuntime: merged.defaultRuntime,
+    storageDriver: merged.storageDriver,
+    cgroupParent: merged.cgroupParent ?? DEFAULTS.cgroupParent,
     configFile,
+    group: merged.group ?? DEFAULTS.group,
+    groupExplicit: merged.group !== undefined,
+    tls: resolveTls(merged, env),
+    logConfig: daemonLogConfig(merged.logDriver, merged.logOpts),
   };
+}
+
+const show = (v: unknown) => (typeof v === 'object' && v !== null && !Array.isArray(v) ? JSON.stringify(v) : String(v));
+
+/** daemon.json's log-driver and log-opts (or the flags), checked as dockerd checks them at start. */
+function daemonLogConfig(driver: string | undefined, opts: Record<string, string> | undefined): LogConfig {
+  const config: LogConfig = { Type: driver || DEFAULT_LOG_DRIVER, Config: { ...(opts ?? {}) } };
+  try {
+    validateLogConfig(config.Type, config.Config);
+  } catch (err) {
+    throw new InvalidParameterError(`failed to set log opts: ${(err as Error).message}`);
+  }
+  return config;
 }

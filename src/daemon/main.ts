@@ -4,7 +4,9 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { errorMessage } from '../errors/index.js';
 import { imageBackend } from './image-backend.js';
-import { ApiServer, Router, systemRoutes, containerRoutes, execRoutes, imageRoutes } from '../api/index.js';
+import { ApiServer, Router, systemRoutes, containerRoutes, execRoutes, imageRoutes, volumeRoutes } from '../api/index.js';
+import { VolumeService } from '../volume/index.js';
+import { systemDf } from './system-df.js';
 import { EventBus } from '../events/index.js';
 import { ContainerService } from '../container/index.js';
 import { ConmonTaskService, OciRuntime, availableRuntimes, chooseRuntime, detectCgroupLayout, findExecutable } from '../runtime/index.js';
@@ -15,9 +17,11 @@ import { loadConfig, DEFAULTS, type DaemonConfig, type FlagValues } from './conf
 import { acquireDataRootLock } from './lock.js';
 import { ENGINE_VERSION, binaryVersion, operatingSystemName, systemInfo, systemVersion } from './system-info.js';
 import { createLogger, type Logger } from './logger.js';
+import { openListeners, planListeners } from './listeners.js';
 
 /** Wires the subsystems together and serves the API until SIGTERM/SIGINT. */
 export async function runDaemon(config: DaemonConfig, log: Logger): Promise<void> {
+  const listenPlan = await planListeners(config, log);
   await mkdir(config.dataRoot, { recursive: true, mode: 0o711 });
   await mkdir(config.execRoot, { recursive: true, mode: 0o711 });
   const releaseLock = await acquireDataRootLock(join(config.dataRoot, 'berthd.lock'), config.dataRoot);
@@ -41,6 +45,8 @@ export async function runDaemon(config: DaemonConfig, log: Logger): Promise<void
     const events = new EventBus();
     const snapshotter = await createSnapshotter(join(config.dataRoot, 'snapshots'), config.storageDriver === 'vfs' ? 'copy' : config.storageDriver ? 'overlay' : undefined);
     await snapshotter.cleanup();
+    const volumes = new VolumeService({ root: join(config.dataRoot, 'volumes'), events, log });
+    await volumes.init();
     let containers: ContainerService | undefined;
     const images = new LocalImageStore(join(config.dataRoot, 'image'), snapshotter, (id) => containers?.imageUsers(id) ?? []);
     await images.cleanup();
@@ -53,10 +59,13 @@ export async function runDaemon(config: DaemonConfig, log: Logger): Promise<void
       scratchRoot: join(config.execRoot, 'mounts'),
       initPath,
       events,
+      volumes,
       cgroupParent: config.cgroupParent,
+      defaultLogConfig: config.logConfig,
       log,
     });
     await containers.init();
+    await volumes.settle();
     cleanups.push(() => containers!.close());
 
     const engineId = await readOrCreateEngineId(join(config.dataRoot, 'engine-id'));
@@ -65,6 +74,7 @@ export async function runDaemon(config: DaemonConfig, log: Logger): Promise<void
     const router = new Router()
       .add(systemRoutes({
         events,
+        df: (types) => systemDf({ images, containers: svc, volumes, snapshotter }, types),
         version: async () => systemVersion({ runtimeName: chosen.name, runtimeVersion, conmonVersion }),
         info: async () => systemInfo({
           id: engineId,
@@ -79,30 +89,17 @@ export async function runDaemon(config: DaemonConfig, log: Logger): Promise<void
           debug: config.logLevel === 'debug',
           eventsListeners: 0,
           initBinary: initPath,
+          loggingDriver: config.logConfig.Type,
         }),
       }))
       .add(containerRoutes(svc))
       .add(execRoutes(svc))
-      .add(imageRoutes(imageBackend(images, svc, events)));
+      .add(imageRoutes(imageBackend(images, svc, events)))
+      .add(volumeRoutes(volumes));
 
     const api = new ApiServer({ router, engineVersion: ENGINE_VERSION, log });
     cleanups.push(() => api.close());
-    for (const host of config.hosts) {
-      if (host.startsWith('unix://')) {
-        const path = host.slice('unix://'.length);
-        await api.listenUnix(path);
-        cleanups.push(() => unlink(path).catch(() => {}));
-      } else if (host.startsWith('tcp://')) {
-        const u = new URL(host);
-        await api.listenTcp(u.hostname, Number(u.port || 2375));
-      } else if (host.startsWith('/')) {
-        await api.listenUnix(host);
-        cleanups.push(() => unlink(host).catch(() => {}));
-      } else {
-        throw new Error(`invalid host: ${host}: only unix:// and tcp:// are supported`);
-      }
-      log('info', `API listen on ${host}`);
-    }
+    cleanups.push(...(await openListeners(api, listenPlan, log)));
     log('info', `berthd ${ENGINE_VERSION} started: data root ${config.dataRoot}, runtime ${chosen.name}, storage ${snapshotter.name}`);
 
     await new Promise<void>((resolve) => {
@@ -140,11 +137,22 @@ export async function main(argv = process.argv): Promise<void> {
     .option('--default-runtime <name>', 'Default OCI runtime for containers (default: the first of runc, crun that works here)')
     .option('-s, --storage-driver <name>', 'Storage driver to use (overlay2 or vfs)')
     .option('--cgroup-parent <path>', `Parent cgroup for all containers (default "${DEFAULTS.cgroupParent}")`)
+    .option('--log-driver <name>', 'Default driver for container logs (default "json-file")')
+    .option('--log-opt <opt...>', 'Default log driver options for containers (key=value)')
     .option('-D, --debug', 'Enable debug mode')
+    .option('-G, --group <group>', `Group for the unix socket (default "${DEFAULTS.group}" when that group exists)`)
+    .addOption(new Option('--tls [bool]', 'Use TLS; implied by --tlsverify'))
+    .addOption(new Option('--tlsverify [bool]', 'Use TLS and verify the remote (clients must present a certificate signed by --tlscacert)'))
+    .option('--tlscacert <file>', 'Trust certs signed only by this CA (default "~/.docker/ca.pem")')
+    .option('--tlscert <file>', 'Path to TLS certificate file (default "~/.docker/cert.pem")')
+    .option('--tlskey <file>', 'Path to TLS key file (default "~/.docker/key.pem")')
     .version(`berthd version ${ENGINE_VERSION}`, '-v, --version', 'Print version information and quit')
     .helpOption('--help', 'Print usage')
     .showHelpAfterError();
   program.parse(argv);
+  // As dockerd: files and directories are made with predictable modes (private
+  // state asks for 0600/0700 itself; hosts and resolv.conf must end up 0644).
+  process.umask(0o022);
   const opts = program.opts<FlagValues>();
   const log = createLogger(opts.debug ? 'debug' : opts.logLevel ?? 'info');
   // One bad request or a socket error must not take every container's

@@ -5,6 +5,9 @@ import { execFile } from 'node:child_process';
 import { API_VERSION, MIN_API_VERSION } from '../api/index.js';
 import type { SystemVersion } from '../types/engine.js';
 import type { CgroupLayout } from '../runtime/index.js';
+import { cgroupInfoWarnings, cgroupSupport } from '../container/resources/index.js';
+import { kernelHasSeccomp } from '../container/security/index.js';
+import { LOG_DRIVERS } from '../container/index.js';
 
 // /version and /info: what the host and this daemon are, in dockerd's fields.
 
@@ -88,9 +91,13 @@ export interface InfoInputs {
   debug: boolean;
   eventsListeners: number;
   initBinary?: string;
+  /** The default logging driver of new containers. */
+  loggingDriver: string;
 }
 
 export function systemInfo(i: InfoInputs): Record<string, unknown> {
+  const cg = cgroupSupport();
+  const warnings = cgroupInfoWarnings(cg);
   return {
     ID: i.id,
     Containers: i.containers.total,
@@ -100,23 +107,23 @@ export function systemInfo(i: InfoInputs): Record<string, unknown> {
     Images: i.images,
     Driver: i.driver,
     DriverStatus: [],
-    Plugins: { Volume: [], Network: ['host', 'null'], Authorization: null, Log: ['k8s-file'] },
-    MemoryLimit: true,
-    SwapLimit: false,
-    CpuCfsPeriod: true,
-    CpuCfsQuota: true,
-    CPUShares: true,
-    CPUSet: true,
-    PidsLimit: true,
+    Plugins: { Volume: ['local'], Network: ['host', 'null'], Authorization: null, Log: LOG_DRIVERS },
+    MemoryLimit: cg.memoryLimit,
+    SwapLimit: cg.swapLimit,
+    CpuCfsPeriod: cg.cpuCfs,
+    CpuCfsQuota: cg.cpuCfs,
+    CPUShares: cg.cpuShares,
+    CPUSet: cg.cpuset,
+    PidsLimit: cg.pidsLimit,
     IPv4Forwarding: true,
     BridgeNfIptables: false,
     BridgeNfIp6tables: false,
     Debug: i.debug,
     NFd: openFileCount(),
-    OomKillDisable: false,
+    OomKillDisable: cg.oomKillDisable,
     NGoroutines: 0,
     SystemTime: new Date().toISOString(),
-    LoggingDriver: 'k8s-file',
+    LoggingDriver: i.loggingDriver,
     CgroupDriver: 'cgroupfs',
     CgroupVersion: i.cgroupLayout === 'v2' ? '2' : '1',
     NEventsListener: i.eventsListeners,
@@ -147,8 +154,9 @@ export function systemInfo(i: InfoInputs): Record<string, unknown> {
     ContainerdCommit: { ID: '', Expected: '' },
     RuncCommit: { ID: '', Expected: '' },
     InitCommit: { ID: '', Expected: '' },
-    SecurityOptions: [],
+    // cgroupns: containers get a private cgroup namespace by default (cgroup v2 hosts, as dockerd).
+    SecurityOptions: [...(kernelHasSeccomp() ? ['name=seccomp,profile=builtin'] : []), ...(cg.version === 2 ? ['name=cgroupns'] : [])],
     CDISpecDirs: [],
-    Warnings: null,
+    Warnings: warnings.length ? warnings : null,
   };
 }

@@ -1,20 +1,26 @@
 import { existsSync, readFileSync, watch, type FSWatcher } from 'node:fs';
-import { mkdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { privateDir } from '../util/private-dir.js';
 import { join } from 'node:path';
 import { ConflictError, InvalidParameterError, SystemError } from '../errors/index.js';
 import { mountAll, unmountIfMounted, type MountDescription } from '../util/mount.js';
-import { CONTAINER_PID_FILE, connectStdin, launchConmon, liveConmonPid, resizeTty } from './conmon.js';
+import { CONTAINER_PID_FILE, connectStdin, launchConmon, liveConmonPid, reopenLog, resizeTty } from './conmon.js';
 import { readTaskStats, type TaskStats } from './cgroup-stats.js';
 import type { OciRuntime } from './oci-runtime.js';
-import type { TaskResources, ExecOptions, ExecProcess, ExitListener, RecoveredTask, StdinSink, TaskCreateOptions, TaskService } from './task.js';
+import type { TaskResources, ExecOptions, ExecProcess, ExitListener, OomListener, RecoveredTask, StdinSink, TaskCreateOptions, TaskService } from './task.js';
+import { oomKilled, watchOomNote } from './oom.js';
 
 // The task service over conmon + runc/crun. Layout under execRoot (a tmpfs,
 // so a reboot clears it):
 //   bundles/<id>/   config.json, rootfs/ (mounted), conmon's pid files, attach socket, ctl fifo
 //   exits/<id>      the exit code conmon writes when the container's process ends
 //   execs/<execId>/ an exec's process.json, output log, attach socket, ctl fifo, exits/
+// Directories are 0700 and the spec 0600: the spec holds the container's
+// environment, which is nobody else's business (dockerd keeps these private too).
 
 const RUNTIME_FILE = 'runtime';
+const EXEC_DIR_MODE = 0o700;
+const SPEC_MODE = 0o600;
 
 export interface ConmonTaskServiceOptions {
   execRoot: string;
@@ -33,6 +39,9 @@ export class ConmonTaskService implements TaskService {
   private readonly execRoot: string;
   private exitWatcher: FSWatcher | undefined;
   private onExit: ExitListener = () => {};
+  private onOom: OomListener = () => {};
+  /** Running tasks' OOM watches (conmon's note in the bundle). */
+  private readonly oomWatches = new Map<string, () => void>();
   /** Which runtime each known task runs under. */
   private readonly runtimeOf = new Map<string, string>();
 
@@ -44,13 +53,14 @@ export class ConmonTaskService implements TaskService {
     this.execRoot = join(o.execRoot, 'execs');
   }
 
-  async init(onExit: ExitListener): Promise<void> {
+  async init(onExit: ExitListener, onOom?: OomListener): Promise<void> {
     this.onExit = onExit;
-    await mkdir(this.exitDir, { recursive: true });
-    await mkdir(this.bundleRoot, { recursive: true });
+    if (onOom) this.onOom = onOom;
+    await privateDir(this.exitDir, EXEC_DIR_MODE);
+    await privateDir(this.bundleRoot, EXEC_DIR_MODE);
     // Exec sessions do not outlive berthd (as in dockerd): their files go at start.
     await rm(this.execRoot, { recursive: true, force: true });
-    await mkdir(this.execRoot, { recursive: true });
+    await privateDir(this.execRoot, EXEC_DIR_MODE);
     this.exitWatcher = watch(this.exitDir, (_ev, file) => {
       if (file && !file.startsWith('.')) void this.readExit(file.toString()).then((code) => code !== undefined && this.onExit(file.toString(), code));
     });
@@ -58,6 +68,8 @@ export class ConmonTaskService implements TaskService {
 
   close(): void {
     this.exitWatcher?.close();
+    for (const stop of this.oomWatches.values()) stop();
+    this.oomWatches.clear();
   }
 
   async recover(id: string, runtime: string): Promise<RecoveredTask> {
@@ -66,12 +78,16 @@ export class ConmonTaskService implements TaskService {
       const code = await this.readExit(id);
       if (code !== undefined) return { state: 'exited', exitCode: code };
     }
-    if (liveConmonPid(this.bundleDir(id))) return { state: 'running' };
+    if (liveConmonPid(this.bundleDir(id))) {
+      this.watchOom(id);
+      return { state: 'running' };
+    }
     return { state: 'lost' };
   }
 
   async mountRootfs(id: string, mounts: MountDescription[]): Promise<string> {
     const rootfs = join(this.bundleDir(id), 'rootfs');
+    await privateDir(this.bundleDir(id), EXEC_DIR_MODE);
     await mkdir(rootfs, { recursive: true });
     await mountAll(mounts, rootfs);
     return rootfs;
@@ -81,7 +97,9 @@ export class ConmonTaskService implements TaskService {
     const runtime = this.runtime(o.runtime);
     const bundle = this.bundleDir(o.id);
     this.runtimeOf.set(o.id, o.runtime);
-    await writeFile(join(bundle, 'config.json'), JSON.stringify(o.spec));
+    // The spec carries the container's environment (secrets): root only.
+    await writeFile(join(bundle, 'config.json'), JSON.stringify(o.spec), { mode: SPEC_MODE });
+    await chmod(join(bundle, 'config.json'), SPEC_MODE);
     // Remembered with the bundle, so a restarted berthd tears it down with the right runtime.
     await writeFile(join(bundle, RUNTIME_FILE), o.runtime);
     await unlink(join(this.exitDir, o.id)).catch(() => {});
@@ -92,6 +110,7 @@ export class ConmonTaskService implements TaskService {
       runtime,
       conmonPath: this.o.conmonPath,
       logPath: o.logPath,
+      logSizeMax: o.logSizeMax,
       exitDir: this.exitDir,
       tty: o.tty,
       openStdin: o.openStdin,
@@ -99,8 +118,24 @@ export class ConmonTaskService implements TaskService {
     });
   }
 
-  start(id: string): Promise<void> {
-    return this.runtimeFor(id).start(id);
+  async start(id: string): Promise<void> {
+    await this.runtimeFor(id).start(id);
+    this.watchOom(id);
+  }
+
+  oomKilled(id: string): boolean {
+    let cgroupsPath: string | undefined;
+    try {
+      cgroupsPath = (JSON.parse(readFileSync(join(this.bundleDir(id), 'config.json'), 'utf8')) as { linux?: { cgroupsPath?: string } }).linux?.cgroupsPath;
+    } catch {
+      /* no bundle: only conmon's note could tell, and it is gone too */
+    }
+    return oomKilled(this.bundleDir(id), cgroupsPath);
+  }
+
+  private watchOom(id: string): void {
+    this.oomWatches.get(id)?.();
+    this.oomWatches.set(id, watchOomNote(this.bundleDir(id), () => this.onOom(id)));
   }
 
   kill(id: string, signal: string, all = false): Promise<void> {
@@ -108,6 +143,8 @@ export class ConmonTaskService implements TaskService {
   }
 
   async delete(id: string): Promise<void> {
+    this.oomWatches.get(id)?.();
+    this.oomWatches.delete(id);
     const bundle = this.bundleDir(id);
     if (!existsSync(bundle)) return;
     await this.runtimeFor(id).delete(id, true).catch(() => {});
@@ -117,12 +154,24 @@ export class ConmonTaskService implements TaskService {
     this.runtimeOf.delete(id);
   }
 
+  async list(): Promise<string[]> {
+    return (await readdir(this.bundleRoot).catch(() => [] as string[])).filter((name) => !name.startsWith('.'));
+  }
+
   pause(id: string): Promise<void> {
     return this.runtimeFor(id).pause(id);
   }
 
   resume(id: string): Promise<void> {
     return this.runtimeFor(id).resume(id);
+  }
+
+  reopenLog(id: string): Promise<void> {
+    return reopenLog(this.bundleDir(id));
+  }
+
+  runDir(id: string): string {
+    return this.bundleDir(id);
   }
 
   resize(id: string, height: number, width: number): Promise<void> {

@@ -21,6 +21,8 @@ export interface ConmonOptions {
   conmonPath: string;
   /** CRI-format log file (conmon's k8s-file driver). */
   logPath: string;
+  /** Past this many bytes (counted since conmon started or last hit it) conmon starts a new file, renamed over logPath: berthd's backstop, see container/log-files.ts. */
+  logSizeMax?: number;
   exitDir: string;
   tty: boolean;
   openStdin: boolean;
@@ -53,12 +55,15 @@ export function launchConmon(o: ConmonOptions): Promise<{ pid: number }> {
     '-P', join(o.bundle, CONMON_PID_FILE),
     '-l', `k8s-file:${o.logPath}`,
     '--exit-dir', o.exitDir,
+    // conmon notes an OOM kill as an "oom" file here (and in its working directory).
+    '--persist-dir', o.bundle,
     '--full-attach',
     '--socket-dir-path', o.bundle,
     '--log-level', o.logLevel ?? 'error',
     '--no-sync-log',
   ];
   for (const a of o.runtime.globalArgs()) args.push('--runtime-arg', a);
+  if (o.logSizeMax !== undefined) args.push('--log-size-max', String(o.logSizeMax));
   if (o.tty) args.push('-t');
   if (o.openStdin) args.push('-i');
   if (o.leaveStdinOpen) args.push('--leave-stdin-open');
@@ -67,6 +72,7 @@ export function launchConmon(o: ConmonOptions): Promise<{ pid: number }> {
   return new Promise((resolve, reject) => {
     const child = spawn(o.conmonPath, args, {
       stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+      cwd: o.bundle,
       env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', _OCI_SYNCPIPE: '3' },
       detached: true,
     });
@@ -155,6 +161,18 @@ export async function resizeTty(bundle: string, height: number, width: number): 
   const fh = await open(ctl, 'w+');
   try {
     await fh.write(`1 ${height} ${width}\n`);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Asks conmon to reopen its log file (ctl fifo, message type 2): it starts a new, empty one at the log path. */
+export async function reopenLog(bundle: string): Promise<void> {
+  const ctl = join(bundle, 'ctl');
+  if (!existsSync(ctl)) return;
+  const fh = await open(ctl, 'w+');
+  try {
+    await fh.write('2 0 0\n');
   } finally {
     await fh.close();
   }

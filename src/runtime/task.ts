@@ -16,6 +16,8 @@ export interface TaskCreateOptions {
   spec: unknown;
   /** CRI-format log file the monitor writes. */
   logPath: string;
+  /** The monitor's own size limit: past it, it replaces the file with an empty one (see container/log-files.ts). */
+  logSizeMax?: number;
   tty: boolean;
   openStdin: boolean;
   /** Keep the container's stdin open when an attached client goes away. */
@@ -73,14 +75,16 @@ export interface TaskResources {
 }
 
 export type ExitListener = (id: string, exitCode: number) => void;
+/** The kernel's OOM killer killed a process of a running task. */
+export type OomListener = (id: string) => void;
 
 export interface TaskService {
   /** Runtime names this service can run, and the default. */
   readonly runtimes: readonly string[];
   readonly defaultRuntime: string;
 
-  /** Prepares directories and starts watching for exits; `onExit` hears every exit. */
-  init(onExit: ExitListener): Promise<void>;
+  /** Prepares directories and starts watching for exits; `onExit` hears every exit, `onOom` OOM kills while tasks run. */
+  init(onExit: ExitListener, onOom?: OomListener): Promise<void>;
   close(): void;
 
   /** After a daemon restart: what became of a task that was running. Registers its runtime. */
@@ -93,10 +97,18 @@ export interface TaskService {
   /** Lets a created task run. */
   start(id: string): Promise<void>;
   kill(id: string, signal: string, all?: boolean): Promise<void>;
+  /** Whether the OOM killer killed a process of the task's current run; asked before `delete`. */
+  oomKilled(id: string): boolean;
   /** Releases everything a run held (runtime state, rootfs mount, bundle, exit file). Idempotent. */
   delete(id: string): Promise<void>;
+  /** Ids of every task that holds something (a bundle), running or not. */
+  list(): Promise<string[]>;
   pause(id: string): Promise<void>;
   resume(id: string): Promise<void>;
+  /** Asks the monitor to reopen its log file: it starts a new, empty one at the log path. */
+  reopenLog(id: string): Promise<void>;
+  /** A directory that lives as long as one run (from mountRootfs to delete), on the exec root. */
+  runDir(id: string): string;
   /** Resizes the task's pty. */
   resize(id: string, height: number, width: number): Promise<void>;
   /** A channel to the task's stdin. */

@@ -130,7 +130,26 @@ export interface HostConfig {
   OomKillDisable?: boolean | null;
   PidsLimit?: number | null;
   Ulimits?: Ulimit[] | null;
-  Devices?: unknown[] | null;
+  Devices?: DeviceMapping[] | null;
+  KernelMemory?: number;
+  CpuCount?: number;
+  CpuPercent?: number;
+  CpuRealtimePeriod?: number;
+  CpuRealtimeRuntime?: number;
+  BlkioWeightDevice?: Array<{ Path: string; Weight: number }> | null;
+  BlkioDeviceReadBps?: ThrottleDevice[] | null;
+  BlkioDeviceWriteBps?: ThrottleDevice[] | null;
+  BlkioDeviceReadIOps?: ThrottleDevice[] | null;
+  BlkioDeviceWriteIOps?: ThrottleDevice[] | null;
+  DeviceCgroupRules?: string[] | null;
+  IOMaximumIOps?: number;
+  IOMaximumBandwidth?: number;
+}
+
+export interface DeviceMapping {
+  PathOnHost: string;
+  PathInContainer?: string;
+  CgroupPermissions?: string;
 }
 
 export interface EndpointSettings {
@@ -446,18 +465,5 @@ export interface ThrottleDevice {
 
 /** HostConfig of a create request with the resource fields docker's CLI also sends. */
 export interface ContainerCreateHostConfig extends HostConfig {
-  KernelMemory?: number;
-  CpuCount?: number;
-  CpuPercent?: number;
-  CpuRealtimePeriod?: number;
-  CpuRealtimeRuntime?: number;
-  BlkioWeightDevice?: Array<{ Path: string; Weight: number }> | null;
-  BlkioDeviceReadBps?: ThrottleDevice[] | null;
-  BlkioDeviceWriteBps?: ThrottleDevice[] | null;
-  BlkioDeviceReadIOps?: ThrottleDevice[] | null;
-  BlkioDeviceWriteIOps?: ThrottleDevice[] | null;
-  DeviceCgroupRules?: string[] | null;
   DeviceRequests?: DeviceRequest[] | null;
-  IOMaximumIOps?: number;
-  IOMaximumBandwidth?: number;
 }

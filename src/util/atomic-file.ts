@@ -6,7 +6,9 @@ import { randomBytes } from 'node:crypto';
 // Every piece of state berth keeps is written here: to a temp file beside the
 // target, fsynced, then renamed over it. A kill -9 at any moment leaves either
 // the old or the new file, never a torn one. Temp files carry a recognisable
-// prefix so startup can sweep the ones a crash left behind.
+// prefix so startup can sweep the ones a crash left behind. Files are 0600
+// unless the caller says otherwise: state often carries secrets (a
+// container's environment) and only berthd, as root, reads it.
 
 export const TEMP_PREFIX = '.tmp-';
 
@@ -14,7 +16,7 @@ function tempPathFor(path: string): string {
   return join(dirname(path), `${TEMP_PREFIX}${basename(path)}-${randomBytes(4).toString('hex')}`);
 }
 
-export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const tmp = tempPathFor(path);
   const fh = await open(tmp, 'wx', mode);
@@ -30,7 +32,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
   await rename(tmp, path);
 }
 
-export function writeFileAtomicSync(path: string, data: string | Uint8Array, mode = 0o644): void {
+export function writeFileAtomicSync(path: string, data: string | Uint8Array, mode = 0o600): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = tempPathFor(path);
   const fd = openSync(tmp, 'wx', mode);
@@ -44,8 +46,8 @@ export function writeFileAtomicSync(path: string, data: string | Uint8Array, mod
   renameSync(tmp, path);
 }
 
-export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
-  await writeFileAtomic(path, JSON.stringify(value, null, 2) + '\n');
+export async function writeJsonAtomic(path: string, value: unknown, mode = 0o600): Promise<void> {
+  await writeFileAtomic(path, JSON.stringify(value, null, 2) + '\n', mode);
 }
 
 /** Reads a JSON file; returns undefined when it does not exist. */

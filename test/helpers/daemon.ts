@@ -40,10 +40,10 @@ export class TestDaemon {
   /** A cgroup parent of this daemon's own, removed by stop(). */
   get cgroupParent() { return `/${basename(this.dir)}`; }
 
-  static async start(extraArgs: string[] = []): Promise<TestDaemon> {
+  static async start(extraArgs: string[] = [], daemonJson: object = {}): Promise<TestDaemon> {
     const dir = await mkdtemp(join(tmpdir(), 'berth-test-'));
     const d = new TestDaemon(dir);
-    await writeFile(join(dir, 'daemon.json'), '{}\n');
+    await writeFile(join(dir, 'daemon.json'), JSON.stringify(daemonJson) + '\n');
     await d.launch(extraArgs);
     return d;
   }

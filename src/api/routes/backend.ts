@@ -2,6 +2,8 @@ import type { ContainerService } from '../../container/index.js';
 import type { ImageStore } from '../../image/image-store.js';
 import type { EventBus } from '../../events/index.js';
 import type { JSONMessage, SystemVersion } from '../../types/engine.js';
+import type { SystemDfResponse } from '../../types/volume.js';
+import type { VolumeService } from '../../volume/index.js';
 
 // What the routes need from the rest of berthd, and nothing more (moby's backend.go).
 
@@ -9,7 +11,7 @@ import type { JSONMessage, SystemVersion } from '../../types/engine.js';
 // the service's mutable records.
 export type ContainerBackend = Pick<
   ContainerService,
-  'create' | 'start' | 'stop' | 'kill' | 'restart' | 'rename' | 'remove' | 'wait' | 'logs' | 'attach' | 'resize' | 'inspect' | 'list' | 'get' | 'pause' | 'unpause' | 'stats' | 'top' | 'archiveStat' | 'archiveGet' | 'archivePut' | 'changes' | 'export' | 'update' | 'prune'
+  'create' | 'start' | 'stop' | 'kill' | 'restart' | 'rename' | 'remove' | 'wait' | 'logs' | 'assertLogsReadable' | 'attach' | 'resize' | 'inspect' | 'list' | 'get' | 'pause' | 'unpause' | 'stats' | 'top' | 'archiveStat' | 'archiveGet' | 'archivePut' | 'changes' | 'export' | 'update' | 'prune'
 >;
 
 export type ExecBackend = Pick<ContainerService, 'execCreate' | 'execStart' | 'execInspect' | 'execResize'>;
@@ -28,5 +30,9 @@ export interface ImageBackend {
 export interface SystemBackend {
   version(): Promise<SystemVersion>;
   info(): Promise<Record<string, unknown>>;
+  /** GET /system/df, the parts `types` names (all when empty). */
+  df(types: string[]): Promise<SystemDfResponse>;
   events: EventBus;
 }
+
+export type VolumeBackend = Pick<VolumeService, 'list' | 'create' | 'inspect' | 'remove' | 'prune'>;

@@ -1,7 +1,7 @@
 import type { Route } from '../router.js';
 import { InvalidParameterError } from '../../errors/index.js';
 import { boolParam, filtersParam, intParam, timestampParamNs } from '../params.js';
-import { drained, frame, STREAM_STDERR, STREAM_STDOUT } from '../streams.js';
+import { drained, frameHeader, STREAM_STDERR, STREAM_STDOUT } from '../streams.js';
 import type { Writable } from 'node:stream';
 import { formatTimestampNs, type LogEntry, type WaitCondition } from '../../container/index.js';
 import type { ContainerCreateRequest } from '../../types/engine.js';
@@ -12,16 +12,52 @@ import { containerArchiveRoutes } from './container-archive.js';
 
 const WAIT_CONDITIONS: WaitCondition[] = ['not-running', 'next-exit', 'removed'];
 
+/** Batches this large are written at once, without waiting for the end of the run. */
+const BATCH_BYTES = 256 * 1024;
+
+interface OutputWriter {
+  (e: LogEntry): Promise<void> | undefined;
+  /** Writes what is batched; call before ending the stream. */
+  flush(): void;
+}
+
 /**
  * Writes container output as Docker does: raw with a TTY, else 8-byte-header
- * frames. Returns a promise while the client is behind, so the log reader
+ * frames. Entries come in runs (a whole read of the log file), so they are
+ * batched into one write per run (or per BATCH_BYTES) rather than one per
+ * line. Returns a promise while the client is behind, so the log reader
  * waits for it instead of buffering without bound.
  */
-function outputWriter(out: Writable, tty: boolean, timestamps = false): (e: LogEntry) => Promise<void> | undefined {
-  return (e) => {
-    const data = timestamps ? Buffer.concat([Buffer.from(formatTimestampNs(e.timeNs) + ' '), e.data]) : e.data;
-    return out.write(tty ? data : frame(e.stream === 'stdout' ? STREAM_STDOUT : STREAM_STDERR, data)) ? undefined : drained(out);
+function outputWriter(out: Writable, tty: boolean, timestamps = false): OutputWriter {
+  let batch: Buffer[] = [];
+  let bytes = 0;
+  let scheduled = false;
+  const flush = () => {
+    if (!batch.length) return;
+    const data = batch.length === 1 ? batch[0]! : Buffer.concat(batch, bytes);
+    batch = [];
+    bytes = 0;
+    if (!out.destroyed && out.writable) out.write(data);
   };
+  const write = (e: LogEntry) => {
+    const data = timestamps ? Buffer.concat([Buffer.from(formatTimestampNs(e.timeNs) + ' '), e.data]) : e.data;
+    if (!tty) {
+      batch.push(frameHeader(e.stream === 'stdout' ? STREAM_STDOUT : STREAM_STDERR, data.length));
+      bytes += 8;
+    }
+    batch.push(data);
+    bytes += data.length;
+    if (bytes >= BATCH_BYTES) flush();
+    else if (!scheduled) {
+      scheduled = true;
+      setImmediate(() => {
+        scheduled = false;
+        flush();
+      });
+    }
+    return out.writableNeedDrain ? drained(out) : undefined;
+  };
+  return Object.assign(write, { flush });
 }
 
 export function containerRoutes(b: ContainerBackend): Route[] {
@@ -139,8 +175,10 @@ export function containerRoutes(b: ContainerBackend): Route[] {
         const tail = tailRaw === null || tailRaw === '' || tailRaw === 'all' ? undefined : Number(tailRaw);
         if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) throw new InvalidParameterError(`invalid value for tail: ${tailRaw}`);
         const tty = b.get(params.id!).tty;
+        b.assertLogsReadable(params.id!);
         res.writeHead(200, { 'Content-Type': tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream' });
         res.flushHeaders();
+        const writer = outputWriter(res, tty, boolParam(query, 'timestamps'));
         await b.logs(
           params.id!,
           {
@@ -151,9 +189,10 @@ export function containerRoutes(b: ContainerBackend): Route[] {
             sinceNs: timestampParamNs(query, 'since'),
             untilNs: timestampParamNs(query, 'until'),
           },
-          outputWriter(res, tty, boolParam(query, 'timestamps')),
+          writer,
           signal,
         );
+        writer.flush();
         res.end();
       },
     },
@@ -176,9 +215,11 @@ export function containerRoutes(b: ContainerBackend): Route[] {
           signal,
         );
         const socket = hijack(tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream');
-        write = outputWriter(socket, tty);
+        const writer = outputWriter(socket, tty);
+        write = writer;
         if (boolParam(query, 'stdin')) session.setStdin(socket);
         await session.run();
+        writer.flush();
         socket.end();
       },
     },

@@ -1,6 +1,7 @@
 import type { Route } from '../router.js';
 import { API_VERSION } from '../server.js';
 import { eventMatches } from '../../events/index.js';
+import { InvalidParameterError } from '../../errors/index.js';
 import { filtersParam, timestampParamNs } from '../params.js';
 import { writeJsonLine } from '../streams.js';
 import type { EventMessage } from '../../types/engine.js';
@@ -31,6 +32,17 @@ export function systemRoutes(b: SystemBackend): Route[] {
       method: 'GET',
       path: '/info',
       handler: async ({ res }) => sendJson(res, 200, await b.info()),
+    },
+    {
+      method: 'GET',
+      path: '/system/df',
+      handler: async ({ res, query }) => {
+        const types = query.getAll('type');
+        for (const t of types) {
+          if (!['container', 'image', 'volume', 'build-cache'].includes(t)) throw new InvalidParameterError(`unknown object type: ${t}`);
+        }
+        sendJson(res, 200, await b.df(types));
+      },
     },
     {
       method: 'GET',
