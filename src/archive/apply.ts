@@ -39,6 +39,14 @@ export interface ApplyOptions {
   signal?: AbortSignal;
   /** Owner for every extracted entry instead of the tar's (docker cp: the container's root or user). */
   chown?: { uid: number; gid: number };
+  /**
+   * 'delete' (default): whiteouts delete from the tree below, which is a
+   * merged view. 'overlay': the target is an empty overlay upper dir of its
+   * own (a layer unpacked apart from its parents, so layers can be unpacked
+   * concurrently); whiteouts become overlay's own: a 0/0 character device
+   * for a deleted name, trusted.overlay.opaque=y on an opaque directory.
+   */
+  whiteouts?: 'delete' | 'overlay';
 }
 
 export interface ApplyResult {
@@ -127,7 +135,25 @@ class Applier {
   constructor(
     private readonly root: string,
     private readonly chown?: { uid: number; gid: number },
+    private readonly overlayWhiteouts = false,
   ) {}
+
+  /** Records a whiteout in overlay's format (the target is a layer's own upper dir). */
+  private async overlayWhiteout(parts: string[], base: string): Promise<void> {
+    const parent = await this.parentOf(parts);
+    const dir = join(this.root, ...parent);
+    if (base === WHITEOUT_OPAQUE) {
+      await run('setfattr', ['-n', 'trusted.overlay.opaque', '-v', 'y', dir]);
+      return;
+    }
+    if (base.startsWith(WHITEOUT_META_PREFIX)) return;
+    const victim = base.slice(WHITEOUT_PREFIX.length);
+    if (!victim || victim === '.' || victim === '..' || victim.includes('/')) throw new InvalidParameterError(`invalid whiteout entry ${JSON.stringify(base)}`);
+    const path = join(dir, victim);
+    const st = lstatOrUndefined(path);
+    if (st) await this.removePath([...parent, victim].join('/'), st);
+    await run('mknod', [path, 'c', '0', '0']);
+  }
 
   /** Resolves the parent of `parts` securely and creates it if missing. */
   private async parentOf(parts: string[]): Promise<string[]> {
@@ -188,6 +214,7 @@ class Applier {
 
     if (base !== undefined && base.startsWith(WHITEOUT_PREFIX)) {
       body.resume();
+      if (this.overlayWhiteouts) return this.overlayWhiteout(parts, base);
       const parentRel = resolveInRootParts(this.root, parts.slice(0, -1)).join('/');
       if (base === WHITEOUT_OPAQUE) {
         await this.makeOpaque(parentRel);
@@ -343,7 +370,7 @@ export async function applyLayer(input: Readable, targetDir: string, opts: Apply
   const onAbort = () => fail(opts.signal!.reason);
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   stream.pipe(extract as unknown as Writable);
-  const applier = new Applier(root, opts.chown);
+  const applier = new Applier(root, opts.chown, opts.whiteouts === 'overlay');
   try {
     for await (const entry of extract) {
       opts.signal?.throwIfAborted();

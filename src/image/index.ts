@@ -1,6 +1,6 @@
 // The image store: content-addressed blobs, layers as snapshots, tags.
 export type { ImageRecord, ImageStore, ImageUsers, ImportOptions, ListOptions, OciImageConfig, RemoveOptions } from './image-store.js';
-export { LocalImageStore, chainIds, type CreateImageOptions, type ImportLayerOptions, type ImportedLayer, type LayerRecord } from './local-store.js';
+export { LocalImageStore, chainIds, type CreateImageOptions, type ImportLayerOptions, type ImportedLayer, type LayerRecord, type PendingLayer, type UnpackOptions } from './local-store.js';
 export {
   familiarMatch,
   familiarName,

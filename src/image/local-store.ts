@@ -1,15 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readFile, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { LocalContentStore, sha256Of, type ContentStore } from '../content/index.js';
 import { applyLayer } from '../archive/apply.js';
 import { decompress, type Compression } from '../archive/compression.js';
 import { ConflictError, InvalidParameterError, NotFoundError, errorMessage } from '../errors/index.js';
 import type { Snapshotter } from '../snapshot/snapshotter.js';
 import type { ImageDeleteResponseItem, ImageHistoryItem, ImageInspect, ImageSummary } from '../types/engine.js';
-import { TEMP_PREFIX, writeFileAtomic, writeJsonAtomic } from '../util/atomic-file.js';
+import { TEMP_PREFIX, writeJsonAtomic } from '../util/atomic-file.js';
 import { mountAll, unmountIfMounted } from '../util/mount.js';
 import { applyChanges } from './changes.js';
 import type { ImageRecord, ImageStore, ImageUsers, ImportOptions, ListOptions, OciImageConfig, RemoveOptions } from './image-store.js';
@@ -30,8 +29,8 @@ import { Mutex } from '../util/mutex.js';
 
 // The image store on disk (under its root):
 //
-//   blobs/sha256/<hex>        content by digest: image configs, layer tars as
-//                             received (gzip kept gzip)
+//   blobs/sha256/<hex>        content by digest (src/content): image configs,
+//   ingest/                   layer tars as received (gzip kept gzip)
 //   layers/<chain hex>.json   one record per layer: diffID, parent chain, size, blob
 //   images/<id hex>.json      one record per image: parent, last tag time
 //   repositories.json         the tags, in Docker's format
@@ -82,6 +81,27 @@ export interface ImportedLayer extends LayerRecord {
   release(): void;
 }
 
+export interface UnpackOptions {
+  /** Chain ID of the layer below, if any. */
+  parent?: string;
+  /** Resolves once `parent` is committed (needed before unpacking on snapshotters that copy). */
+  parentReady?: Promise<unknown>;
+  /** false: the parent is committed already. */
+  wait?: boolean;
+  signal?: AbortSignal;
+}
+
+/** A layer unpacked into a snapshot of its own, waiting to join the store. */
+export interface PendingLayer {
+  diffId: string;
+  size: number;
+  compression: Compression;
+  /** Stacks it on `parent` under its chain ID and records it (with the blob it came from). */
+  commit(opts: { parent?: string; blob?: { digest: string; size: number } }): Promise<ImportedLayer>;
+  /** Throws the unpacked snapshot away. */
+  abort(): Promise<void>;
+}
+
 export interface ImportLayerOptions {
   /** Chain ID of the layer below, if any. */
   parent?: string;
@@ -91,13 +111,15 @@ export interface ImportLayerOptions {
 export interface CreateImageOptions {
   /** repo[:tag] to point at the new image. */
   reference?: string;
+  /** repo@sha256:… (the manifest digest a pull fetched) to record as a RepoDigest. */
+  repoDigest?: string;
+  /** The config exactly as received; the image ID is its digest. */
+  configBytes?: Uint8Array;
   /** ID of the image this one was built on (builder, commit). */
   parent?: string;
 }
 
-function sha256(data: string | Uint8Array): string {
-  return 'sha256:' + createHash('sha256').update(data).digest('hex');
-}
+const sha256 = sha256Of;
 
 function hexOf(digest: string): string {
   return digest.slice(digest.indexOf(':') + 1);
@@ -139,17 +161,20 @@ export class LocalImageStore implements ImageStore {
   private loading: Promise<void> | undefined;
   private readonly mutex = new Mutex();
 
+  /** Where blobs live: configs and layer tars by digest. */
+  readonly content: ContentStore;
+
   constructor(
     readonly root: string,
     private readonly snapshotter: Snapshotter,
     private readonly imageUsers: ImageUsers,
-  ) {}
+    content?: ContentStore,
+  ) {
+    this.content = content ?? new LocalContentStore(root);
+  }
 
   // ---- paths and persistence ---------------------------------------------------
 
-  private blobPath(digest: string): string {
-    return join(this.root, 'blobs', 'sha256', hexOf(digest));
-  }
   private imagePath(id: string): string {
     return join(this.root, 'images', `${hexOf(id)}.json`);
   }
@@ -176,7 +201,7 @@ export class LocalImageStore implements ImageStore {
         if (!/^[a-f0-9]{64}\.json$/.test(name)) continue;
         const meta = await readJson<ImageMeta>(join(this.root, 'images', name));
         if (!meta || meta.id !== `sha256:${name.slice(0, 64)}`) continue;
-        const bytes = await readFile(this.blobPath(meta.id)).catch(() => undefined);
+        const bytes = await this.content.read(meta.id).catch(() => undefined);
         // An image is only as good as its config: a record without one is garbage.
         if (!bytes || sha256(bytes) !== meta.id) continue;
         const config = JSON.parse(bytes.toString('utf8')) as OciImageConfig;
@@ -343,67 +368,90 @@ export class LocalImageStore implements ImageStore {
    */
   async importLayer(body: Readable, opts: ImportLayerOptions = {}): Promise<ImportedLayer> {
     await this.load();
+    if (opts.parent !== undefined && !this.layers.has(opts.parent)) throw new NotFoundError(`layer ${opts.parent} does not exist`);
+    // 1. The blob, verified and kept by the content store.
+    const blob = await this.content.ingest(body, opts.signal ? { signal: opts.signal } : {});
+    // The same blob on the same parent is the same layer: no need to unpack it again.
+    const known = await this.serial(async () => {
+      for (const l of this.layers.values()) {
+        if (l.blob?.digest === blob.digest && l.parent === opts.parent && (await this.snapshotter.exists(l.chainId))) return this.handle(l);
+      }
+      return undefined;
+    });
+    if (known) return known;
+    // 2. Unpacked from the stored blob, then committed under its chain ID.
+    let pending: PendingLayer | undefined;
+    try {
+      pending = await this.unpackLayer(await this.content.reader(blob.digest), { ...opts, wait: false });
+      const layer = await pending.commit({ ...(opts.parent !== undefined ? { parent: opts.parent } : {}), blob });
+      // The layer was there already, brought by another blob: this one is not needed.
+      if (layer.blob?.digest !== blob.digest) await this.dropBlobIfUnused(blob.digest);
+      return layer;
+    } catch (err) {
+      await pending?.abort();
+      await this.dropBlobIfUnused(blob.digest);
+      throw err;
+    }
+  }
+
+  private handle(rec: LayerRecord): ImportedLayer {
+    this.lease(rec.chainId);
+    let released = false;
+    return {
+      ...rec,
+      release: () => {
+        if (!released) this.release(rec.chainId);
+        released = true;
+      },
+    };
+  }
+
+  private async dropBlobIfUnused(digest: string): Promise<void> {
+    await this.serial(async () => {
+      if (![...this.layers.values()].some((l) => l.blob?.digest === digest)) await this.content.delete(digest);
+    });
+  }
+
+  /**
+   * Unpacks a layer tar (plain or compressed, as it arrives) into a snapshot
+   * of its own, not yet a layer of the store. With a diff-only snapshotter
+   * (overlay) it needs nothing of its parent, so the layers of an image are
+   * unpacked concurrently and stacked when committed; otherwise it waits for
+   * `parentReady` and unpacks on top of the parent. commit() must be called
+   * bottom layer first.
+   */
+  async unpackLayer(input: Readable, opts: UnpackOptions = {}): Promise<PendingLayer> {
+    await this.load();
     const rand = randomBytes(8).toString('hex');
-    const tmpBlob = join(this.tmpDir, `blob-${rand}`);
-    const mountpoint = join(this.tmpDir, `mnt-${rand}`);
     const key = `${UNPACK_PREFIX}${rand}`;
-    let prepared = false;
-    let leased: string | undefined;
-    if (opts.parent !== undefined) {
+    const apart = this.snapshotter.upperIsDiff === true;
+    if (!apart && opts.wait !== false) await opts.parentReady;
+    if (!apart && opts.parent !== undefined) {
       if (!this.layers.has(opts.parent)) throw new NotFoundError(`layer ${opts.parent} does not exist`);
       this.lease(opts.parent);
     }
+    let prepared = false;
+    const mountpoint = join(this.tmpDir, `mnt-${rand}`);
+    const releaseParent = () => {
+      if (!apart && opts.parent !== undefined) this.release(opts.parent);
+    };
     try {
-      // 1. The blob, hashed as it arrives.
-      const blobHash = createHash('sha256');
-      let blobSize = 0;
-      await pipeline(
-        body,
-        new Transform({
-          transform(chunk: Buffer, _enc, cb) {
-            blobHash.update(chunk);
-            blobSize += chunk.length;
-            cb(null, chunk);
-          },
-        }),
-        createWriteStream(tmpBlob, { flags: 'wx', mode: 0o644 }),
-        ...(opts.signal ? [{ signal: opts.signal }] : []),
-      );
-      await fsyncFile(tmpBlob);
-      const blobDigest = `sha256:${blobHash.digest('hex')}`;
-      const handle = (rec: LayerRecord): ImportedLayer => {
-        this.lease(rec.chainId);
-        leased = rec.chainId;
-        let released = false;
-        return {
-          ...rec,
-          release: () => {
-            if (!released) this.release(rec.chainId);
-            released = true;
-          },
-        };
-      };
-
-      // The same blob on the same parent is the same layer: no need to unpack it again.
-      const known = await this.serial(async () => {
-        for (const l of this.layers.values()) {
-          if (l.blob?.digest === blobDigest && l.parent === opts.parent && (await this.snapshotter.exists(l.chainId))) return handle(l);
-        }
-        return undefined;
-      });
-      if (known) return known;
-
-      // 2. Unpack into a temporary snapshot; the diffID is the hash of the plain tar.
-      const mounts = await this.snapshotter.prepare(key, opts.parent, { [UNPACK_LABEL]: '1' });
+      const mounts = await this.snapshotter.prepare(key, apart ? undefined : opts.parent, { [UNPACK_LABEL]: '1' });
       prepared = true;
-      await mkdir(mountpoint);
-      await mountAll(mounts, mountpoint);
+      let target: string;
+      if (apart) {
+        target = await this.snapshotter.upperDir(key);
+      } else {
+        await mkdir(mountpoint);
+        await mountAll(mounts, mountpoint);
+        target = mountpoint;
+      }
       const diffHash = createHash('sha256');
       let size: number;
       let compression: Compression;
       let plain: { compression: Compression; stream: Readable } | undefined;
       try {
-        plain = await decompress(createReadStream(tmpBlob));
+        plain = await decompress(input);
         compression = plain.compression;
         const hashing = new Transform({
           transform(chunk: Buffer, _enc, cb) {
@@ -414,71 +462,117 @@ export class LocalImageStore implements ImageStore {
         const source = plain.stream;
         source.on('error', (err) => hashing.destroy(err));
         source.pipe(hashing);
-        size = (await applyLayer(hashing, mountpoint, opts.signal ? { signal: opts.signal } : {})).size;
+        size = (await applyLayer(hashing, target, { ...(opts.signal ? { signal: opts.signal } : {}), whiteouts: apart ? 'overlay' : 'delete' })).size;
       } finally {
         plain?.stream.destroy();
-        await unmountIfMounted(mountpoint);
-        await rm(mountpoint, { recursive: true, force: true });
+        if (!apart) {
+          await unmountIfMounted(mountpoint);
+          await rm(mountpoint, { recursive: true, force: true });
+        }
       }
       const diffId = `sha256:${diffHash.digest('hex')}`;
-      const chainId = opts.parent === undefined ? diffId : sha256(`${opts.parent} ${diffId}`);
-
-      // 3. Commit under the chain ID, or reuse the layer another image brought.
-      return await this.serial(async () => {
-        const existing = this.layers.get(chainId);
-        if (existing && (await this.snapshotter.exists(chainId))) return handle(existing);
-        if (await this.snapshotter.exists(chainId)) {
-          // A snapshot whose record was lost (crash between commit and record).
-          await this.snapshotter.remove(key);
-        } else {
-          await this.snapshotter.commit(chainId, key, { [LAYER_LABEL]: diffId });
+      let settled = false;
+      const abort = async () => {
+        if (settled) return;
+        settled = true;
+        releaseParent();
+        await this.snapshotter.remove(key).catch(() => {});
+      };
+      const commit = async (c: { parent?: string; blob?: { digest: string; size: number } }): Promise<ImportedLayer> => {
+        if (settled) throw new ConflictError(`layer ${diffId} was already committed or abandoned`);
+        settled = true;
+        const parent = c.parent;
+        const chainId = parent === undefined ? diffId : sha256(`${parent} ${diffId}`);
+        try {
+          return await this.serial(async () => {
+            if (parent !== undefined && !this.layers.has(parent)) throw new NotFoundError(`layer ${parent} does not exist`);
+            const existing = this.layers.get(chainId);
+            if (existing && (await this.snapshotter.exists(chainId))) {
+              await this.snapshotter.remove(key);
+              return this.handle(existing);
+            }
+            if (await this.snapshotter.exists(chainId)) {
+              // A snapshot whose record was lost (crash between commit and record).
+              await this.snapshotter.remove(key);
+            } else {
+              await this.snapshotter.commit(chainId, key, { [LAYER_LABEL]: diffId }, apart && parent !== undefined ? { parent } : {});
+            }
+            const rec: LayerRecord = { chainId, diffId, size };
+            if (c.blob) rec.blob = { digest: c.blob.digest, size: c.blob.size, compression };
+            if (parent !== undefined) rec.parent = parent;
+            await writeJsonAtomic(this.layerPath(chainId), rec);
+            this.layers.set(chainId, rec);
+            return this.handle(rec);
+          });
+        } catch (err) {
+          await this.snapshotter.remove(key).catch(() => {});
+          throw err;
+        } finally {
+          releaseParent();
         }
-        prepared = false;
-        const rec: LayerRecord = { chainId, diffId, size, blob: { digest: blobDigest, size: blobSize, compression } };
-        if (opts.parent !== undefined) rec.parent = opts.parent;
-        await mkdir(join(this.root, 'blobs', 'sha256'), { recursive: true });
-        await rename(tmpBlob, this.blobPath(blobDigest));
-        await writeJsonAtomic(this.layerPath(chainId), rec);
-        this.layers.set(chainId, rec);
-        return handle(rec);
-      });
+      };
+      prepared = false;
+      return { diffId, size, compression, commit, abort };
     } catch (err) {
-      if (leased !== undefined) this.release(leased);
+      releaseParent();
       throw err;
     } finally {
-      if (opts.parent !== undefined) this.release(opts.parent);
-      await unmountIfMounted(mountpoint).catch(() => {});
-      await rm(mountpoint, { recursive: true, force: true }).catch(() => {});
+      if (!apart) {
+        await unmountIfMounted(mountpoint).catch(() => {});
+        await rm(mountpoint, { recursive: true, force: true }).catch(() => {});
+      }
       if (prepared) await this.snapshotter.remove(key).catch(() => {});
-      await rm(tmpBlob, { force: true }).catch(() => {});
     }
+  }
+
+  /** Records a layer blob for a layer already in the store (pull of a layer that was imported plain). */
+  async layerByChain(chainId: string): Promise<LayerRecord | undefined> {
+    await this.load();
+    const rec = this.layers.get(chainId);
+    return rec && (await this.snapshotter.exists(chainId)) ? { ...rec } : undefined;
+  }
+
+  /** Protects existing layer `chainId` from removal until release() (a pull that reuses it). */
+  async holdLayer(chainId: string): Promise<ImportedLayer> {
+    await this.load();
+    return this.serial(async () => {
+      const rec = this.layers.get(chainId);
+      if (!rec || !(await this.snapshotter.exists(chainId))) throw new NotFoundError(`layer ${chainId} does not exist`);
+      return this.handle(rec);
+    });
   }
 
   /**
    * Stores `config` as an image (its ID is the digest of the bytes stored)
    * and optionally tags it. Every layer in config.rootfs must be in the store.
+   * configBytes, when given, are stored as they are (a pulled or loaded
+   * image keeps the ID its registry gave it).
    */
   async createImage(config: OciImageConfig, opts: CreateImageOptions = {}): Promise<ImageRecord> {
     await this.load();
     const target = opts.reference !== undefined ? parseTagTarget(opts.reference) : undefined;
-    const chain = chainIds(config.rootfs.diff_ids);
+    const digestRef = opts.repoDigest !== undefined ? normalizeForStore(parseNormalizedNamed(opts.repoDigest)) : undefined;
+    const bytes = opts.configBytes ? Buffer.from(opts.configBytes) : Buffer.from(JSON.stringify(config));
+    if (opts.configBytes) config = JSON.parse(bytes.toString('utf8')) as OciImageConfig;
+    const chain = chainIds(config.rootfs?.diff_ids ?? []);
     return this.serial(async () => {
       for (const c of chain) {
         if (!this.layers.has(c) || !(await this.snapshotter.exists(c))) throw new NotFoundError(`layer ${c} of the image is not in the store`);
       }
       if (opts.parent !== undefined && !this.images.has(opts.parent)) throw new NotFoundError(`No such image: ${opts.parent}`);
-      const bytes = Buffer.from(JSON.stringify(config));
       const id = sha256(bytes);
       let img = this.images.get(id);
       if (!img) {
-        await writeFileAtomic(this.blobPath(id), bytes);
+        await this.content.put(bytes);
         const meta: ImageMeta = { id };
         if (opts.parent !== undefined) meta.parent = opts.parent;
         await writeJsonAtomic(this.imagePath(id), meta);
-        img = { meta, config: JSON.parse(bytes.toString('utf8')) as OciImageConfig, chainIds: chain };
+        img = { meta, config, chainIds: chain };
         this.images.set(id, img);
       }
+      if (digestRef) this.putRef(digestRef, id);
       if (target) await this.setTag(target, id);
+      else if (digestRef) await this.saveRefs();
       return this.toRecord(img);
     });
   }
@@ -623,7 +717,7 @@ export class LocalImageStore implements ImageStore {
       if (!isMissing(err)) throw err;
     });
     this.images.delete(id);
-    await unlink(this.blobPath(id)).catch(() => {});
+    await this.content.delete(id).catch(() => {});
     records.push({ Deleted: id });
     for (const chainId of await this.releaseLayers(img.chainIds)) records.push({ Deleted: chainId });
     if (prune && parent !== undefined && this.images.has(parent)) await this.deleteImage(parent, records, false, true, true);
@@ -648,7 +742,7 @@ export class LocalImageStore implements ImageStore {
       await unlink(this.layerPath(chainId)).catch(() => {});
       this.layers.delete(chainId);
       if (rec?.blob && ![...this.layers.values()].some((l) => l.blob?.digest === rec.blob!.digest)) {
-        await unlink(this.blobPath(rec.blob.digest)).catch(() => {});
+        await this.content.delete(rec.blob.digest).catch(() => {});
       }
       removed.push(chainId);
     }
@@ -721,8 +815,7 @@ export class LocalImageStore implements ImageStore {
   /** Blob path for a digest (configs and layer blobs), for save/push. */
   async blob(digest: string): Promise<string | undefined> {
     await this.load();
-    const path = this.blobPath(digest);
-    return (await stat(path).then(() => true, () => false)) ? path : undefined;
+    return (await this.content.info(digest)) ? this.content.path(digest) : undefined;
   }
 
   /** The layer record of a chain ID, for save/push. */
@@ -784,9 +877,8 @@ export class LocalImageStore implements ImageStore {
         }
       }
       for (const l of this.layers.values()) if (l.blob) usedBlobs.add(hexOf(l.blob.digest));
-      for (const name of await readdir(join(this.root, 'blobs', 'sha256'))) {
-        if (/^[a-f0-9]{64}$/.test(name) && !usedBlobs.has(name)) await rm(join(this.root, 'blobs', 'sha256', name), { force: true });
-      }
+      await this.content.cleanup();
+      for (const b of await this.content.list()) if (!usedBlobs.has(hexOf(b.digest))) await this.content.delete(b.digest);
       // Tags of images that did not survive.
       const before = this.refs.size;
       for (const [k, { id }] of this.refs) if (!this.images.has(id)) this.refs.delete(k);
@@ -832,14 +924,5 @@ async function readJson<T>(path: string): Promise<T | undefined> {
   } catch (err) {
     if (isMissing(err) || err instanceof SyntaxError) return undefined;
     throw new Error(`reading ${path}: ${errorMessage(err)}`);
-  }
-}
-
-async function fsyncFile(path: string): Promise<void> {
-  const fh = await open(path, 'r+');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
   }
 }

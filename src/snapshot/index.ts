@@ -9,7 +9,7 @@ import { PROBE_PREFIX } from './local.js';
 import { OverlaySnapshotter } from './overlay.js';
 import type { Snapshotter } from './snapshotter.js';
 
-export type { Mount, SnapshotInfo, SnapshotKind, SnapshotUsage, Snapshotter } from './snapshotter.js';
+export type { CommitOptions, Mount, SnapshotInfo, SnapshotKind, SnapshotUsage, Snapshotter } from './snapshotter.js';
 export { OverlaySnapshotter } from './overlay.js';
 export { CopySnapshotter } from './copy.js';
 

@@ -2,7 +2,7 @@ import { lstat, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConflictError, InvalidParameterError, NotFoundError } from '../errors/index.js';
 import { TEMP_PREFIX, writeJsonAtomic } from '../util/atomic-file.js';
-import type { Mount, SnapshotInfo, SnapshotKind, SnapshotUsage, Snapshotter } from './snapshotter.js';
+import type { CommitOptions, Mount, SnapshotInfo, SnapshotKind, SnapshotUsage, Snapshotter } from './snapshotter.js';
 import { Mutex } from '../util/mutex.js';
 
 // What overlay and copy share: the on-disk state and its crash rules.
@@ -160,13 +160,20 @@ export abstract class LocalSnapshotter implements Snapshotter {
     return this.mountsOf(rec, this.chainOf(rec));
   }
 
-  async commit(name: string, key: string, labels: Record<string, string> = {}): Promise<void> {
+  async commit(name: string, key: string, labels: Record<string, string> = {}, opts: CommitOptions = {}): Promise<void> {
     await this.load();
     const dir = await this.serial(async () => {
       const rec = this.get(key);
       if (rec.kind !== 'active') throw new InvalidParameterError(`snapshot ${key} is not active`);
       if (this.records.has(name) || this.pending.has(name)) throw new ConflictError(`snapshot ${name} already exists`);
       const committed: SnapshotRecord = { ...rec, key: name, kind: 'committed', labels: { ...labels } };
+      if (opts.parent !== undefined) {
+        // Only a diff-only upper dir can be stacked on a parent after the fact.
+        if (!this.upperIsDiff || rec.parent !== undefined) throw new InvalidParameterError(`snapshot ${key} cannot be given a parent at commit`);
+        const p = this.records.get(opts.parent);
+        if (!p || p.kind !== 'committed') throw new NotFoundError(`parent snapshot ${opts.parent} does not exist`);
+        committed.parent = opts.parent;
+      }
       // The one rename that turns the snapshot into a layer.
       await writeJsonAtomic(join(this.dirOf(rec), 'meta.json'), committed);
       this.records.delete(key);

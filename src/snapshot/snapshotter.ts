@@ -30,6 +30,16 @@ export interface SnapshotUsage {
   inodes: number;
 }
 
+export interface CommitOptions {
+  /**
+   * Stacks the new layer on committed `parent`. Only for upperIsDiff
+   * snapshotters and an active snapshot prepared without a parent: a layer
+   * unpacked on its own (concurrently with the layers below it) joins its
+   * chain when it is committed.
+   */
+  parent?: string;
+}
+
 export interface Snapshotter {
   /** Driver name as `docker info` shows it ("overlay2", "vfs"). */
   readonly name: string;
@@ -46,7 +56,7 @@ export interface Snapshotter {
   /** The mounts of an existing active or view snapshot. */
   mounts(key: string): Promise<Mount[]>;
   /** Turns active snapshot `key` into committed snapshot `name`. */
-  commit(name: string, key: string, labels?: Record<string, string>): Promise<void>;
+  commit(name: string, key: string, labels?: Record<string, string>, opts?: CommitOptions): Promise<void>;
   /** Removes a snapshot; refuses (ConflictError) while another snapshot has it as parent. */
   remove(key: string): Promise<void>;
   stat(key: string): Promise<SnapshotInfo>;
