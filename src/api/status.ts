@@ -7,6 +7,7 @@ const STATUS_BY_KIND: Record<ErrorKind, number> = {
   'invalid-parameter': 400,
   'not-modified': 304,
   forbidden: 403,
+  unauthorized: 401,
   unavailable: 503,
   'not-implemented': 501,
   system: 500,

@@ -38,6 +38,10 @@ export interface DaemonConfig {
   tls: TlsSettings;
   /** The default logging driver and its options for new containers. */
   logConfig: LogConfig;
+  /** daemon.json insecure-registries: plain HTTP (or unverified TLS) allowed. */
+  insecureRegistries: string[];
+  /** daemon.json registry-mirrors: endpoints for docker.io. */
+  registryMirrors: string[];
 }
 
 export const DEFAULTS = {
@@ -71,6 +75,8 @@ export interface Settings {
   tlsKey?: string;
   logDriver?: string;
   logOpts?: Record<string, string>;
+  insecureRegistries?: string[];
+  registryMirrors?: string[];
 }
 
 /**
@@ -96,10 +102,12 @@ export const FILE_KEYS: Record<string, { field: keyof Settings; kind: ValueKind 
   tlskey: { field: 'tlsKey', kind: 'string' },
   'log-driver': { field: 'logDriver', kind: 'string' },
   'log-opts': { field: 'logOpts', kind: 'map[string]string' },
+  'insecure-registries': { field: 'insecureRegistries', kind: '[]string' },
+  'registry-mirrors': { field: 'registryMirrors', kind: '[]string' },
 };
 
 /** Flag values as commander hands them over (`host` is -H, repeatable). */
-export interface FlagValues extends Omit<Settings, 'hosts' | 'tls' | 'tlsVerify' | 'logOpts'> {
+export interface FlagValues extends Omit<Settings, 'hosts' | 'tls' | 'tlsVerify' | 'logOpts' | 'insecureRegistries' | 'registryMirrors'> {
   /** key=value, as dockerd's --log-opt. */
   logOpt?: string[];
   host?: string[];
@@ -235,6 +243,8 @@ export async function loadConfig(flags: FlagValues, configFileExplicit: boolean,
     groupExplicit: merged.group !== undefined,
     tls: resolveTls(merged, env),
     logConfig: daemonLogConfig(merged.logDriver, merged.logOpts),
+    insecureRegistries: merged.insecureRegistries ?? [],
+    registryMirrors: merged.registryMirrors ?? [],
   };
 }
 

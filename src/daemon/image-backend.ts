@@ -2,11 +2,12 @@ import type { ImageBackend } from '../api/index.js';
 import type { ImageStore } from '../image/image-store.js';
 import type { EventBus } from '../events/index.js';
 import type { ContainerService } from '../container/index.js';
-import { NotImplementedError } from '../errors/index.js';
+import type { DistributionService } from '../distribution/index.js';
+import { decodeRegistryAuth } from '../distribution/index.js';
 import { familiarString, parseNormalizedNamed, tagNameOnly } from '../image/index.js';
 
 /** The image routes' backend: the store, plus the image events dockerd emits. */
-export function imageBackend(images: ImageStore, containers: ContainerService, events: EventBus): ImageBackend {
+export function imageBackend(images: ImageStore, containers: ContainerService, events: EventBus, distribution: DistributionService): ImageBackend {
   return {
     store: images,
     async importTarball(body, opts) {
@@ -33,8 +34,15 @@ export function imageBackend(images: ImageStore, containers: ContainerService, e
       for (const id of containers.imageIdsInUse()) counts.set(id, (counts.get(id) ?? 0) + 1);
       return counts;
     },
-    async pull(ref, tag) {
-      throw new NotImplementedError(`berth cannot pull images from registries yet: ${tag ? `${ref}:${tag}` : ref} is not in the local image store (use berth import or berth load)`);
+    pull(req) {
+      return distribution.pull({
+        image: req.image,
+        ...(req.tag !== undefined ? { tag: req.tag } : {}),
+        ...(req.platform !== undefined ? { platform: req.platform } : {}),
+        allTags: req.allTags === true,
+        auth: decodeRegistryAuth(req.registryAuth),
+        signal: req.signal,
+      });
     },
   };
 }

@@ -1,12 +1,14 @@
 import { Command, Option } from 'commander';
 import { mkdir, writeFile, unlink, readFile } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { errorMessage } from '../errors/index.js';
 import { imageBackend } from './image-backend.js';
-import { ApiServer, Router, systemRoutes, containerRoutes, execRoutes, imageRoutes, volumeRoutes } from '../api/index.js';
+import { ApiServer, Router, systemRoutes, containerRoutes, distributionRoutes, execRoutes, imageRoutes, volumeRoutes } from '../api/index.js';
 import { VolumeService } from '../volume/index.js';
 import { systemDf } from './system-df.js';
+import { DistributionService } from '../distribution/index.js';
+import { distributionBackend } from './distribution-backend.js';
 import { EventBus } from '../events/index.js';
 import { ContainerService } from '../container/index.js';
 import { ConmonTaskService, OciRuntime, availableRuntimes, chooseRuntime, detectCgroupLayout, findExecutable } from '../runtime/index.js';
@@ -68,6 +70,11 @@ export async function runDaemon(config: DaemonConfig, log: Logger): Promise<void
     await volumes.settle();
     cleanups.push(() => containers!.close());
 
+    const distribution = new DistributionService(images, { insecureRegistries: config.insecureRegistries, registryMirrors: config.registryMirrors, certsDir: join(dirname(config.configFile), 'certs.d') }, {
+      onPull: (name, id) => events.emit('image', 'pull', id, { name }),
+      onPush: (name, id) => events.emit('image', 'push', id, { name }),
+    });
+
     const engineId = await readOrCreateEngineId(join(config.dataRoot, 'engine-id'));
     const [runtimeVersion, conmonVersion, operatingSystem] = await Promise.all([binaryVersion(chosen.path), binaryVersion(conmonPath), operatingSystemName()]);
     const svc = containers;
@@ -94,7 +101,8 @@ export async function runDaemon(config: DaemonConfig, log: Logger): Promise<void
       }))
       .add(containerRoutes(svc))
       .add(execRoutes(svc))
-      .add(imageRoutes(imageBackend(images, svc, events)))
+      .add(distributionRoutes(distributionBackend(images, distribution)))
+      .add(imageRoutes(imageBackend(images, svc, events, distribution)))
       .add(volumeRoutes(volumes));
 
     const api = new ApiServer({ router, engineVersion: ENGINE_VERSION, log });

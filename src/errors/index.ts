@@ -8,6 +8,7 @@ export type ErrorKind =
   | 'invalid-parameter'
   | 'not-modified'
   | 'forbidden'
+  | 'unauthorized'
   | 'unavailable'
   | 'not-implemented'
   | 'system';
@@ -42,6 +43,11 @@ export class NotModifiedError extends BerthError {
 
 export class ForbiddenError extends BerthError {
   override readonly kind = 'forbidden' as const;
+}
+
+/** Credentials missing or refused (a registry login, a pull that needs one). */
+export class UnauthorizedError extends BerthError {
+  override readonly kind = 'unauthorized' as const;
 }
 
 /** A dependency (runtime, registry, daemon) cannot be reached right now. */

@@ -2,6 +2,7 @@
 export type { ImageRecord, ImageStore, ImageUsers, ImportOptions, ListOptions, OciImageConfig, RemoveOptions } from './image-store.js';
 export { LocalImageStore, chainIds, type CreateImageOptions, type ImportLayerOptions, type ImportedLayer, type LayerRecord, type PendingLayer, type UnpackOptions } from './local-store.js';
 export {
+  DEFAULT_DOMAIN,
   familiarMatch,
   familiarName,
   familiarString,
@@ -9,6 +10,7 @@ export {
   isNamed,
   parseAnyReference,
   parseNormalizedNamed,
+  normalizeForStore,
   referenceString,
   tagNameOnly,
   type DigestReference,

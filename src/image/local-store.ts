@@ -385,11 +385,11 @@ export class LocalImageStore implements ImageStore {
       pending = await this.unpackLayer(await this.content.reader(blob.digest), { ...opts, wait: false });
       const layer = await pending.commit({ ...(opts.parent !== undefined ? { parent: opts.parent } : {}), blob });
       // The layer was there already, brought by another blob: this one is not needed.
-      if (layer.blob?.digest !== blob.digest) await this.dropBlobIfUnused(blob.digest);
+      if (layer.blob?.digest !== blob.digest) await this.discardBlob(blob.digest);
       return layer;
     } catch (err) {
       await pending?.abort();
-      await this.dropBlobIfUnused(blob.digest);
+      await this.discardBlob(blob.digest);
       throw err;
     }
   }
@@ -406,7 +406,8 @@ export class LocalImageStore implements ImageStore {
     };
   }
 
-  private async dropBlobIfUnused(digest: string): Promise<void> {
+  /** Deletes a blob no layer keeps (a failed pull's). */
+  async discardBlob(digest: string): Promise<void> {
     await this.serial(async () => {
       if (![...this.layers.values()].some((l) => l.blob?.digest === digest)) await this.content.delete(digest);
     });
@@ -523,6 +524,39 @@ export class LocalImageStore implements ImageStore {
       }
       if (prepared) await this.snapshotter.remove(key).catch(() => {});
     }
+  }
+
+  /** Removes the layers of `chain` that no image uses and nothing holds (a failed pull's). */
+  async discardLayers(chain: readonly string[]): Promise<void> {
+    await this.load();
+    await this.serial(async () => {
+      await this.releaseLayers(chain);
+    });
+  }
+
+  /** Replaces the blob kept for a layer (push compresses a plain one once). */
+  async setLayerBlob(chainId: string, blob: { digest: string; size: number; compression: Compression }): Promise<void> {
+    await this.load();
+    await this.serial(async () => {
+      const rec = this.layers.get(chainId);
+      if (!rec) throw new NotFoundError(`layer ${chainId} does not exist`);
+      const old = rec.blob?.digest;
+      const next: LayerRecord = { ...rec, blob: { ...blob } };
+      await writeJsonAtomic(this.layerPath(chainId), next);
+      this.layers.set(chainId, next);
+      if (old && old !== blob.digest && ![...this.layers.values()].some((l) => l.blob?.digest === old)) await this.content.delete(old);
+    });
+  }
+
+  /** Records repo@digest (a push's manifest digest) for image `id`. */
+  async addRepoDigest(id: string, repoDigest: string): Promise<void> {
+    await this.load();
+    const ref = normalizeForStore(parseNormalizedNamed(repoDigest));
+    await this.serial(async () => {
+      if (!this.images.has(id)) throw new NotFoundError(`No such image: ${id}`);
+      this.putRef(ref, id);
+      await this.saveRefs();
+    });
   }
 
   /** Records a layer blob for a layer already in the store (pull of a layer that was imported plain). */

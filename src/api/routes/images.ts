@@ -41,7 +41,16 @@ export function imageRoutes(b: ImageBackend): Route[] {
           return;
         }
         if (fromImage) {
-          const progress = await b.pull(fromImage, query.get('tag') ?? undefined, signal);
+          const auth = req.headers['x-registry-auth'];
+          const progress = await b.pull({
+            image: fromImage,
+            ...(query.get('tag') ? { tag: query.get('tag')! } : {}),
+            ...(query.get('platform') ? { platform: query.get('platform')! } : {}),
+            // dockerd pulls every tag of a name given without tag or digest.
+            allTags: !query.get('tag'),
+            ...(typeof auth === 'string' ? { registryAuth: auth } : {}),
+            signal,
+          });
           res.writeHead(200, { 'Content-Type': 'application/json' });
           try {
             for await (const msg of progress) writeJsonLine(res, msg);

@@ -1,0 +1,27 @@
+import type { DistributionBackend } from '../api/index.js';
+import { decodeRegistryAuth, type AuthConfig, type DistributionService } from '../distribution/index.js';
+import { loadImages, saveImages, type ArchiveStore } from '../distribution/archive.js';
+import { InvalidParameterError } from '../errors/index.js';
+
+/** The distribution routes' backend: the registry client plus save/load over the image store. */
+export function distributionBackend(images: ArchiveStore, distribution: DistributionService): DistributionBackend {
+  return {
+    push: (req) => distribution.push({ name: req.name, ...(req.tag ? { tag: req.tag } : {}), auth: decodeRegistryAuth(req.registryAuth), signal: req.signal }),
+    login(body, signal) {
+      const auth: AuthConfig = {};
+      for (const k of ['username', 'password', 'auth', 'serveraddress', 'identitytoken', 'registrytoken'] as const) {
+        const v = body[k] ?? body[k[0]!.toUpperCase() + k.slice(1)];
+        if (typeof v === 'string' && v !== '') auth[k] = v;
+      }
+      if (!auth.username && !auth.identitytoken && !auth.auth) throw new InvalidParameterError('Username is required');
+      return distribution.login(auth, signal);
+    },
+    inspect: (name, registryAuth, signal) => distribution.inspect(name, decodeRegistryAuth(registryAuth), signal),
+    checkSave: async (names) => {
+      if (names.length === 0) throw new InvalidParameterError('no images given to save');
+      for (const n of names) await images.resolve(n);
+    },
+    save: (names, out, signal) => saveImages(images, names, out, signal),
+    load: (body, opts) => loadImages(images, body, opts),
+  };
+}
