@@ -47,6 +47,14 @@ const load = {
   volumeInspect: () => import('./commands/volume.js').then((m) => m.volumeInspectCommand),
   volumeRemove: () => import('./commands/volume.js').then((m) => m.volumeRemoveCommand),
   volumePrune: () => import('./commands/volume.js').then((m) => m.volumePruneCommand),
+  pull: () => import('./commands/image-distribution.js').then((m) => m.pullCommand),
+  push: () => import('./commands/image-distribution.js').then((m) => m.pushCommand),
+  login: () => import('./commands/image-distribution.js').then((m) => m.loginCommand),
+  logout: () => import('./commands/image-distribution.js').then((m) => m.logoutCommand),
+  save: () => import('./commands/image-distribution.js').then((m) => m.saveCommand),
+  load: () => import('./commands/image-distribution.js').then((m) => m.loadCommand),
+  registryServe: () => import('./commands/registry-serve.js').then((m) => m.registryServeCommand),
+  registryGc: () => import('./commands/registry-serve.js').then((m) => m.registryGcCommand),
 } satisfies Record<string, Loader>;
 
 function entry(e: Omit<CommandEntry, 'load'>, loader: Loader): CommandEntry {
@@ -128,9 +136,17 @@ const version = entry({ name: 'version', use: 'version [OPTIONS]', short: 'Show 
 const info = entry({ name: 'info', use: 'info [OPTIONS]', short: 'Display system-wide information', aliasesLine: 'berth system info, berth info', commonOrder: 12 }, load.info);
 const events = entry({ name: 'events', use: 'events [OPTIONS]', short: 'Get real time events from the server', aliasesLine: 'berth system events, berth events' }, load.events);
 
+const pull = entry({ name: 'pull', use: 'pull [OPTIONS] NAME[:TAG|@DIGEST]', short: 'Download an image from a registry', aliasesLine: 'berth image pull, berth pull', commonOrder: 5 }, load.pull);
+const push = entry({ name: 'push', use: 'push [OPTIONS] NAME[:TAG]', short: 'Upload an image to a registry', aliasesLine: 'berth image push, berth push', commonOrder: 6 }, load.push);
+const login = entry({ name: 'login', use: 'login [OPTIONS] [SERVER]', short: 'Authenticate to a registry', commonOrder: 8 }, load.login);
+const logout = entry({ name: 'logout', use: 'logout [SERVER]', short: 'Log out from a registry', commonOrder: 9 }, load.logout);
+const save = entry({ name: 'save', use: 'save [OPTIONS] IMAGE [IMAGE...]', short: 'Save one or more images to a tar archive (streamed to STDOUT by default)', aliasesLine: 'berth image save, berth save' }, load.save);
+const loadEntry = entry({ name: 'load', use: 'load [OPTIONS]', short: 'Load an image from a tar archive or STDIN', aliasesLine: 'berth image load, berth load' }, load.load);
+
 /** Top-level commands (`berth run`, `berth ps`, …). */
 export const COMMANDS: readonly CommandEntry[] = [
   run, exec, create, start, stop, kill, rm, restart, rename, wait, attach, cp, diff, exportEntry, pause, unpause, port, top, stats, update, ps, logs, inspect, images, rmi, tag, importEntry, history, version, info, events,
+  pull, push, login, logout, save, loadEntry,
 ];
 
 /** `berth container …`, `berth image …`, `berth system …`. */
@@ -173,8 +189,20 @@ export const GROUPS: readonly GroupEntry[] = [
       importEntry,
       entry({ name: 'inspect', use: 'inspect [OPTIONS] IMAGE [IMAGE...]', short: 'Display detailed information on one or more images' }, load.imageInspect),
       { ...images, name: 'ls', aliases: ['list'], use: 'ls [OPTIONS] [REPOSITORY[:TAG]]', commonOrder: undefined },
+      loadEntry,
+      { ...pull, commonOrder: undefined },
+      { ...push, commonOrder: undefined },
       { ...rmi, name: 'rm', aliases: ['rmi', 'remove'], use: 'rm [OPTIONS] IMAGE [IMAGE...]' },
+      save,
       tag,
+    ],
+  },
+  {
+    name: 'registry',
+    short: "Run berth's own registry server",
+    subcommands: [
+      entry({ name: 'serve', use: 'serve [OPTIONS]', short: 'Serve the OCI Distribution (registry v2) API from a storage directory' }, load.registryServe),
+      entry({ name: 'garbage-collect', aliases: ['gc'], use: 'garbage-collect [OPTIONS]', short: 'Delete blobs no manifest of the registry refers to' }, load.registryGc),
     ],
   },
   {

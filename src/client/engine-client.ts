@@ -537,6 +537,30 @@ export class EngineClient {
     });
   }
 
+  /** Push: a JSON-lines progress stream. An empty tag pushes every tag of the repository. */
+  imagePush(name: string, opts: { tag?: string; registryAuth: string; platform?: string; signal?: AbortSignal }): Promise<IncomingMessage> {
+    return this.open('POST', `/images/${encodeImageName(name)}/push`, {
+      query: { tag: opts.tag || undefined, platform: opts.platform || undefined },
+      headers: { 'X-Registry-Auth': opts.registryAuth },
+      signal: opts.signal,
+    });
+  }
+
+  /** POST /auth: checks credentials against a registry. */
+  registryLogin(auth: { username?: string; password?: string; serveraddress: string; identitytoken?: string }): Promise<{ Status: string; IdentityToken?: string }> {
+    return this.request('POST', '/auth', { body: auth });
+  }
+
+  /** Save: the tar stream of the named images. */
+  imageSave(names: string[], opts: { signal?: AbortSignal } = {}): Promise<IncomingMessage> {
+    return this.open('GET', '/images/get', { query: { names }, signal: opts.signal });
+  }
+
+  /** Load: a tar as the body; a JSON-lines stream of what was loaded. */
+  imageLoad(source: NodeJS.ReadableStream, opts: { quiet?: boolean; signal?: AbortSignal } = {}): Promise<IncomingMessage> {
+    return this.open('POST', '/images/load', { query: { quiet: opts.quiet ? '1' : undefined }, rawBody: source, headers: { 'Content-Type': 'application/x-tar' }, signal: opts.signal });
+  }
+
   /** Import a root filesystem tarball streamed as the body: a JSON-lines progress stream. */
   imageImport(
     source: NodeJS.ReadableStream,

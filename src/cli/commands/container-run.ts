@@ -114,7 +114,9 @@ class ContainerIdFile {
 async function pullImage(ctx: CliContext, ref: ImageReference, platform: string, quiet: boolean): Promise<void> {
   const client = ctx.client();
   const tagged = withDefaultTag(ref);
-  const progress = await client.imagePull({ fromImage: familiarName(tagged), tag: tagged.digest ?? tagged.tag, platform });
+  const { configDir, registryAuthHeader } = await import('../support/credentials.js');
+  const registryAuth = await registryAuthHeader(configDir(ctx.globals.config), tagged.domain);
+  const progress = await client.imagePull({ fromImage: familiarName(tagged), tag: tagged.digest ?? tagged.tag, platform, registryAuth });
   // Pull progress goes to stderr: stdout carries only the container's ID or output.
   const out = quiet ? { write: () => true } : ctx.stderr;
   await displayJsonMessages(progress, out);
