@@ -1,4 +1,5 @@
 import { createGzip } from 'node:zlib';
+import { Transform } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { NotFoundError, InvalidParameterError } from '../errors/index.js';
 import { decompress } from '../archive/index.js';
@@ -75,12 +76,18 @@ async function uploadBlob(
   const base = await session.base(signal);
   const url = new URL(location, new URL('v2/', base));
   url.searchParams.set('digest', d.digest);
-  const body = await store.content.reader(d.digest);
+  const source = await store.content.reader(d.digest);
   let sent = 0;
-  body.on('data', (c: Buffer) => {
-    sent += c.length;
-    onProgress(sent);
+  // Counting on the way through: a 'data' listener would start the flow before the request takes it.
+  const body = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      sent += chunk.length;
+      onProgress(sent);
+      cb(null, chunk);
+    },
   });
+  source.on('error', (err) => body.destroy(err));
+  source.pipe(body);
   const res = await session.request(url.href, { method: 'PUT', scopes, signal, body, headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(d.size) } });
   if (res.statusCode !== 201) throw await failure(res, `uploading ${d.digest}`);
   res.resume();

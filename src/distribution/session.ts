@@ -111,20 +111,39 @@ export class RegistrySession {
     const known = endpoints.get(this.domain);
     if (known) return known;
     const candidates = this.candidates();
-    let lastErr: unknown;
-    for (const base of candidates) {
-      try {
-        const res = await send({ method: 'GET', url: new URL('v2/', base), insecureTls: candidates.length > 1, ...(signal ? { signal } : {}), ...(await this.tls()) });
+    const tls = await this.tls();
+    const insecure = candidates.length > 1;
+    // Each candidate is probed at once: a plain-HTTP server may never answer
+    // a TLS hello (it waits for a request line), so waiting for https to
+    // fail first could hang. https still wins when it answers in time.
+    const ac = new AbortController();
+    const onAbort = () => ac.abort(signal?.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const probes = candidates.map((base) =>
+      send({ method: 'GET', url: new URL('v2/', base), insecureTls: insecure, signal: ac.signal, ...tls }).then((res) => {
         res.resume();
-        endpoints.set(this.domain, base);
+        // "Client sent an HTTP request to an HTTPS server."
+        if (base.protocol === 'http:' && res.statusCode === 400) throw new Error('server speaks https');
         return base;
-      } catch (err) {
-        if (signal?.aborted) throw err;
-        lastErr = err;
+      }),
+    );
+    try {
+      const first = await Promise.any(probes.map((p, i) => p.then((b) => ({ b, i }))));
+      let chosen = first.b;
+      if (first.i > 0) {
+        const better = await Promise.race([probes[0]!.catch(() => undefined), new Promise<undefined>((r) => setTimeout(() => r(undefined), 250))]);
+        if (better) chosen = better;
       }
+      endpoints.set(this.domain, chosen);
+      return chosen;
+    } catch (err) {
+      if (signal?.aborted) throw signal.reason ?? err;
+      const last = (err as AggregateError).errors?.[candidates.length - 1] ?? err;
+      throw new UnavailableError(`Get "${new URL('v2/', candidates[candidates.length - 1]!).href}": ${describeNetError(last)}`);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      ac.abort();
     }
-    const url = new URL('v2/', candidates[candidates.length - 1]!);
-    throw new UnavailableError(`Get "${url.href}": ${describeNetError(lastErr)}`);
   }
 
   private async tls(): Promise<{ ca?: Buffer[] }> {
