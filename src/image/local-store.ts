@@ -13,6 +13,8 @@ import { mountAll, unmountIfMounted } from '../util/mount.js';
 import { applyChanges } from './changes.js';
 import type { ImageRecord, ImageStore, ImageUsers, ImportOptions, ListOptions, OciImageConfig, RemoveOptions } from './image-store.js';
 import { hostPlatform, parsePlatform } from './platform.js';
+import { unpackInWorker } from './unpack-thread.js';
+import { applyLayerNative, nativeTarAvailable } from '../archive/apply-native.js';
 import {
   familiarMatch,
   familiarName,
@@ -451,7 +453,14 @@ export class LocalImageStore implements ImageStore {
       let size: number;
       let compression: Compression;
       let plain: { compression: Compression; stream: Readable } | undefined;
-      try {
+      let workerDiffId: string | undefined;
+      if (apart) {
+        // A layer of its own, unpacked beside the others: by GNU tar, else on a worker thread.
+        const r = nativeTarAvailable() ? await applyLayerNative(input, target, opts.signal) : await unpackInWorker(input, target, 'overlay', opts.signal);
+        workerDiffId = r.diffId;
+        size = r.size;
+        compression = r.compression;
+      } else try {
         plain = await decompress(input);
         compression = plain.compression;
         const hashing = new Transform({
@@ -471,7 +480,7 @@ export class LocalImageStore implements ImageStore {
           await rm(mountpoint, { recursive: true, force: true });
         }
       }
-      const diffId = `sha256:${diffHash.digest('hex')}`;
+      const diffId = workerDiffId ?? `sha256:${diffHash.digest('hex')}`;
       let settled = false;
       const abort = async () => {
         if (settled) return;
