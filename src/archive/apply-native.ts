@@ -129,7 +129,7 @@ export async function applyLayerNative(input: Readable, target: string, signal?:
   const plain = await decompress(input);
   const hash = createHash('sha256');
   const scanner = new HeaderScanner();
-  const child = spawn(TAR, ['-x', '-f', '-', '-C', target, '--numeric-owner', '--same-owner', '-p', '--xattrs', '--xattrs-include=*', '--xattrs-exclude=trusted.overlay.*', '--same-permissions'], {
+  const child = spawn(TAR, ['-x', '-b', '2048', '-B', '-f', '-', '-C', target, '--numeric-owner', '--same-owner', '-p', '--xattrs', '--xattrs-include=*', '--xattrs-exclude=trusted.overlay.*', '--same-permissions'], {
     stdio: ['pipe', 'ignore', 'pipe'],
   });
   let stderr = '';

@@ -97,7 +97,8 @@ export async function decompress(input: Readable): Promise<{ compression: Compre
   const compression = detectCompression(head);
   if (compression === 'none') return { compression, stream };
   if (compression === 'gzip') {
-    const gunzip = createGunzip();
+    // Large output chunks: an eighth of the callbacks and pipe writes of the 16 KiB default.
+    const gunzip = createGunzip({ chunkSize: 128 * 1024 });
     pipeline(stream, gunzip).catch(() => {});
     // pipeline() already forwards errors to gunzip; nothing else to do here.
     return { compression, stream: gunzip };

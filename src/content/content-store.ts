@@ -41,6 +41,12 @@ export interface WriterOptions {
   expected?: string;
   /** The size the content must have. */
   size?: number;
+  /**
+   * fsync before publishing (default true). A pull turns it off: the layer
+   * unpacked from the blob is not fsynced either, and a kill -9 keeps the page
+   * cache; only a power cut could lose both, which startup repair handles.
+   */
+  sync?: boolean;
 }
 
 /** One ingest in progress. Writes append; commit verifies and publishes. */

@@ -195,7 +195,7 @@ class LocalWriter implements Writer {
       const wantSize = size ?? this.opts.size;
       if (wantSize !== undefined && wantSize !== this.offset) throw new DigestMismatchError(want ?? `${wantSize} bytes`, `${digest} (${this.offset} bytes)`);
       if (want !== undefined && want !== digest) throw new DigestMismatchError(want, digest);
-      await this.fh.sync();
+      if (this.opts.sync !== false) await this.fh.sync();
       await this.finish();
       if (await this.store.info(digest)) await rm(this.dir, { recursive: true, force: true });
       else {

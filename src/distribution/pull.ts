@@ -220,7 +220,7 @@ async function fetchAndUnpack(
   const res = await session.request(`${ref.path}/blobs/${desc.digest}`, { scopes: [scopeOf(ref)], signal });
   if (res.statusCode !== 200) throw await failure(res, `fetching blob ${desc.digest}`);
   const total = Number(res.headers['content-length'] ?? desc.size) || desc.size;
-  const writer = await store.content.writer(`pull-${desc.digest}-${Math.random().toString(36).slice(2)}`);
+  const writer = await store.content.writer(`pull-${desc.digest}-${Math.random().toString(36).slice(2)}`, { sync: false });
   const plain = new PassThrough({ highWaterMark: 1 << 20 });
   const unpacking = store.unpackLayer(plain, { ...(parent !== undefined ? { parent } : {}), parentReady, signal });
   // A failed unpack must stop the download too.
