@@ -61,6 +61,34 @@ async function handMadeImage(reg: string, repo: string, arch: string, marker: st
   return { manifest, manifestDigest, configDigest, layerDigest };
 }
 
+/** A one-layer image with a big incompressible layer, so a pull is still running a moment after it starts. */
+async function pushBigImage(host: string, repo: string): Promise<void> {
+  const { randomBytes } = await import('node:crypto');
+  const tar = await makeTar([{ name: 'big.bin', content: randomBytes(24 << 20).toString('latin1') }]);
+  const gz = gzipSync(tar, { level: 1 });
+  const layerDigest = await putBlob(host, repo, gz);
+  const config = Buffer.from(JSON.stringify({ architecture: hostPlatform().architecture, os: 'linux', rootfs: { type: 'layers', diff_ids: [sha256(tar)] } }));
+  const configDigest = await putBlob(host, repo, config);
+  const mt = 'application/vnd.docker.distribution.manifest.v2+json';
+  const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: mt, config: { mediaType: 'application/vnd.docker.container.image.v1+json', digest: configDigest, size: config.length }, layers: [{ mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip', digest: layerDigest, size: gz.length }] }));
+  await putManifest(host, repo, '1', mt, manifest);
+}
+
+/** Starts a pull over raw HTTP and resolves at its first download progress (the pull still running). */
+function pullUntilDownloading(d: TestDaemon, image: string, tag: string): Promise<() => void> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ socketPath: d.socket, method: 'POST', path: `/images/create?fromImage=${encodeURIComponent(image)}&tag=${tag}` }, (res) => {
+      res.on('data', (c: Buffer) => {
+        if (c.toString().includes('Downloading')) resolve(() => req.destroy());
+      });
+      res.on('end', () => reject(new Error('the pull finished before it could be cut off')));
+      res.on('error', () => {});
+    });
+    req.on('error', () => {});
+    req.end();
+  });
+}
+
 describe('registry client against the reference registry', () => {
   let d: TestDaemon;
   let reg: TestRegistry;
@@ -212,37 +240,55 @@ describe('registry client against the reference registry', () => {
   });
 
   it('a pull the client hangs up on leaves no half-image, and the next pull succeeds', async () => {
-    // A big incompressible layer, so the pull is still running when the client goes.
     const name = `${reg.host}/cut/big:1`;
-    const { randomBytes } = await import('node:crypto');
-    const tar = await makeTar([{ name: 'big.bin', content: randomBytes(24 << 20).toString('latin1') }]);
-    const gz = gzipSync(tar, { level: 1 });
-    const layerDigest = await putBlob(reg.host, 'cut/big', gz);
-    const config = Buffer.from(JSON.stringify({ architecture: hostPlatform().architecture, os: 'linux', rootfs: { type: 'layers', diff_ids: [sha256(tar)] } }));
-    const configDigest = await putBlob(reg.host, 'cut/big', config);
-    const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.docker.distribution.manifest.v2+json', config: { mediaType: 'application/vnd.docker.container.image.v1+json', digest: configDigest, size: config.length }, layers: [{ mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip', digest: layerDigest, size: gz.length }] }));
-    await putManifest(reg.host, 'cut/big', '1', 'application/vnd.docker.distribution.manifest.v2+json', manifest);
+    await pushBigImage(reg.host, 'cut/big');
     const before = await snapshotCount(d);
-    await new Promise<void>((resolve, reject) => {
-      const req = httpRequest({ socketPath: d.socket, method: 'POST', path: `/images/create?fromImage=${encodeURIComponent(`${reg.host}/cut/big`)}&tag=1` }, (res) => {
-        res.on('data', (c: Buffer) => {
-          // Hang up at the first download progress.
-          if (c.toString().includes('Downloading')) {
-            req.destroy();
-            resolve();
-          }
-        });
-        res.on('end', () => reject(new Error('the pull finished before the client could hang up')));
-        res.on('error', () => {});
-      });
-      req.on('error', () => {});
-      req.end();
-    });
+    const hangUp = await pullUntilDownloading(d, `${reg.host}/cut/big`, '1');
+    hangUp();
     // The daemon notices the hang-up and removes what it made.
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline && (await snapshotCount(d)) !== before) await new Promise((r) => setTimeout(r, 100));
     assert.equal(await snapshotCount(d), before, 'the unpacked snapshot was removed');
     assert.equal((await d.request('GET', `/images/${name}/json`)).status, 404);
+    const ok = await d.docker(['pull', name]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal((await d.request('GET', `/images/${name}/json`)).status, 200);
+  });
+
+  it('a layer that tries to write outside its directory is refused, and nothing lands outside', async () => {
+    const outside = `berth-pull-escape-${process.pid}-${Date.now()}`;
+    for (const [i, entries] of [
+      [{ name: 'link', type: 'symlink', linkname: '/tmp' }, { name: `link/${outside}`, content: 'pwned' }],
+      [{ name: `../../../../../../tmp/${outside}`, content: 'pwned' }],
+    ].entries()) {
+      const tar = await makeTar(entries as Parameters<typeof makeTar>[0]);
+      const gz = gzipSync(tar);
+      const repo = `evil/layer${i}`;
+      const layerDigest = await putBlob(reg.host, repo, gz);
+      const config = Buffer.from(JSON.stringify({ architecture: hostPlatform().architecture, os: 'linux', rootfs: { type: 'layers', diff_ids: [sha256(tar)] } }));
+      const configDigest = await putBlob(reg.host, repo, config);
+      const mt = 'application/vnd.oci.image.manifest.v1+json';
+      await putManifest(reg.host, repo, 'latest', mt, Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: mt, config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length }, layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: layerDigest, size: gz.length }] })));
+      const before = await snapshotCount(d);
+      const r = await d.docker(['pull', `${reg.host}/${repo}`]);
+      assert.equal(r.code, 1, r.stdout);
+      assert.match(r.stderr, /refusing to extract the layer|outside|\.\./);
+      await assert.rejects(stat(join('/tmp', outside)), 'nothing written outside');
+      assert.equal(await snapshotCount(d), before);
+      assert.equal((await d.request('GET', `/images/${reg.host}/${repo}/json`)).status, 404);
+    }
+  });
+
+  it('a kill -9 of berthd during a pull leaves a consistent store: after restart no half-image, and the pull succeeds', async () => {
+    const name = `${reg.host}/kill/big:1`;
+    await pushBigImage(reg.host, 'kill/big');
+    const before = await snapshotCount(d);
+    await pullUntilDownloading(d, `${reg.host}/kill/big`, '1');
+    await d.kill9();
+    await d.launch();
+    assert.equal((await d.request('GET', `/images/${name}/json`)).status, 404);
+    assert.equal(await snapshotCount(d), before, 'startup removed the half-unpacked snapshot');
+    assert.deepEqual(await readdir(join(d.dataRoot, 'image', 'ingest')), [], 'and the half-received blob');
     const ok = await d.docker(['pull', name]);
     assert.equal(ok.code, 0, ok.stderr);
     assert.equal((await d.request('GET', `/images/${name}/json`)).status, 200);
