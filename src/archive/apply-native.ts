@@ -126,7 +126,7 @@ async function convertWhiteouts(root: string): Promise<void> {
 export async function applyLayerNative(input: Readable, target: string, signal?: AbortSignal): Promise<{ diffId: string; size: number; compression: Compression }> {
   if (!TAR) throw new SystemError('GNU tar is not installed');
   if (!(await lstat(target)).isDirectory()) throw new InvalidParameterError(`extraction target ${target} is not a directory`);
-  const plain = await decompress(input);
+  const plain = await decompress(input, { large: true });
   const hash = createHash('sha256');
   const scanner = new HeaderScanner();
   const child = spawn(TAR, ['-x', '-b', '2048', '-B', '-f', '-', '-C', target, '--numeric-owner', '--same-owner', '-p', '--xattrs', '--xattrs-include=*', '--xattrs-exclude=trusted.overlay.*', '--same-permissions'], {
