@@ -70,7 +70,7 @@ export async function runDaemon(config: DaemonConfig, log: Logger): Promise<void
     await volumes.settle();
     cleanups.push(() => containers!.close());
 
-    const distribution = new DistributionService(images, { insecureRegistries: config.insecureRegistries, registryMirrors: config.registryMirrors, certsDir: join(dirname(config.configFile), 'certs.d') }, {
+    const distribution = new DistributionService(images, { insecureRegistries: config.insecureRegistries, registryMirrors: config.registryMirrors, certsDir: join(dirname(config.configFile), 'certs.d'), metadataRoot: join(config.dataRoot, 'image', 'distribution') }, {
       onPull: (name, id) => events.emit('image', 'pull', id, { name }),
       onPush: (name, id) => events.emit('image', 'push', id, { name }),
     });

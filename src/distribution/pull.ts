@@ -10,6 +10,7 @@ import { parseManifest, selectPlatform, type Descriptor, type ImageManifest } fr
 import { Channel, progress, shortId, status } from './progress.js';
 import { failure, type RegistrySession } from './session.js';
 import type { DistributionStore } from './store.js';
+import type { BlobSources } from './blob-sources.js';
 
 // docker pull. Every layer is downloaded at once (up to a limit), and each is
 // decompressed, hashed and unpacked while it arrives, into a snapshot of its
@@ -91,6 +92,8 @@ export async function fetchSmallBlob(session: RegistrySession, ref: Reference, d
 export interface PullOptions {
   platform?: Platform;
   signal: AbortSignal;
+  /** Where layer blobs were seen: recorded for later pushes. */
+  sources?: BlobSources;
 }
 
 /** A pull that has its manifest: run() streams the rest. */
@@ -107,10 +110,10 @@ export interface PreparedPull {
 export async function preparePull(store: DistributionStore, session: RegistrySession, ref: Reference, opts: PullOptions): Promise<PreparedPull> {
   const platform = opts.platform ?? hostPlatform();
   const resolved = await resolveManifest(session, ref, platform, opts.signal);
-  return { ref, resolved, run: (out) => runPull(store, session, ref, resolved, opts.signal, out) };
+  return { ref, resolved, run: (out) => runPull(store, session, ref, resolved, opts.signal, out, opts.sources) };
 }
 
-async function runPull(store: DistributionStore, session: RegistrySession, ref: Reference, resolved: ResolvedManifest, signal: AbortSignal, out: Channel<JSONMessage>): Promise<void> {
+async function runPull(store: DistributionStore, session: RegistrySession, ref: Reference, resolved: ResolvedManifest, signal: AbortSignal, out: Channel<JSONMessage>, sources?: BlobSources): Promise<void> {
   const tagOrDigest = ref.digest ?? ref.tag ?? 'latest';
   out.push(status(tagOrDigest, `Pulling from ${ref.path}`));
   const manifest = resolved.manifest;
@@ -191,6 +194,10 @@ async function runPull(store: DistributionStore, session: RegistrySession, ref: 
       repoDigest: `${familiarName(ref)}@${resolved.digest}`,
     });
     void record;
+    // This registry has these blobs for these layers: a later push may skip or mount them.
+    for (const [i, l] of layers.entries()) {
+      await sources?.add(diffIds[i]!, { digest: l.digest, size: l.size, mediaType: l.mediaType, repository: `${ref.domain}/${ref.path}` }).catch(() => {});
+    }
   } catch (err) {
     for (const p of pendings) await p?.abort();
     for (const h of held) h.release();

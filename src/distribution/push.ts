@@ -11,6 +11,7 @@ import type { Descriptor } from './manifest.js';
 import { Channel, progress, shortId, status } from './progress.js';
 import { failure, type RegistrySession } from './session.js';
 import type { DistributionStore } from './store.js';
+import type { BlobSource, BlobSources } from './blob-sources.js';
 
 // docker push: each layer's blob is checked (HEAD), mounted from another
 // repository of the same registry when the image came from one, or
@@ -110,18 +111,26 @@ async function tryMount(session: RegistrySession, repo: string, digest: string, 
 }
 
 /** Pushes one tag of an image; returns the manifest digest. */
-export async function pushImage(store: DistributionStore, session: RegistrySession, target: Reference, img: ImageRecord, signal: AbortSignal, out: Channel<JSONMessage>): Promise<string> {
+export async function pushImage(store: DistributionStore, session: RegistrySession, target: Reference, img: ImageRecord, signal: AbortSignal, out: Channel<JSONMessage>, sources?: BlobSources): Promise<string> {
   const repo = target.path;
   const scopes = [`repository:${repo}:pull,push`];
-  const sources = mountSources(img, target);
+  const mounts = mountSources(img, target);
+  const diffIds = img.config.rootfs.diff_ids;
+  // Blobs this registry is known to have for each layer (from pulls and pushes).
+  const known: BlobSource[][] = [];
+  for (const d of diffIds) known.push(((await sources?.get(d)) ?? []).filter((s) => s.repository.startsWith(`${target.domain}/`)));
   const descs: Descriptor[] = [];
-  for (const c of img.chainIds) descs.push(await layerBlob(store, c));
+  for (const [i, c] of img.chainIds.entries()) {
+    const k = known[i]![0];
+    descs.push(k && !(await store.content.info(k.digest)) ? { mediaType: k.mediaType, digest: k.digest, size: k.size } : await layerBlob(store, c));
+  }
   // Docker lists layers top first.
   for (const d of [...descs].reverse()) out.push(status(shortId(d.digest), 'Preparing'));
   let running = 0;
   const queue: Array<() => void> = [];
   await Promise.all(
-    [...descs].reverse().map(async (d) => {
+    [...descs.keys()].reverse().map(async (i) => {
+      let d = descs[i]!;
       const id = shortId(d.digest);
       if (running >= PUSH_CONCURRENCY) {
         out.push(status(id, 'Waiting'));
@@ -133,12 +142,23 @@ export async function pushImage(store: DistributionStore, session: RegistrySessi
           out.push(status(id, 'Layer already exists'));
           return;
         }
-        for (const from of sources) {
+        // Another blob of the same layer may be there already, or in another repository.
+        for (const k of known[i]!) {
+          const from = k.repository.slice(target.domain.length + 1);
+          const exists = k.digest !== d.digest && (await blobExists(session, repo, k.digest, scopes, signal));
+          if (exists || (from !== repo && (await tryMount(session, repo, k.digest, from, signal)))) {
+            descs[i] = d = { mediaType: k.mediaType, digest: k.digest, size: k.size };
+            out.push(status(id, exists ? 'Layer already exists' : `Mounted from ${from}`));
+            return;
+          }
+        }
+        for (const from of mounts) {
           if (await tryMount(session, repo, d.digest, from, signal)) {
             out.push(status(id, `Mounted from ${from}`));
             return;
           }
         }
+        if (!(await store.content.info(d.digest))) descs[i] = d = await layerBlob(store, img.chainIds[i]!);
         let last = 0;
         await uploadBlob(store, session, repo, d, scopes, signal, (n) => {
           if (n - last >= 512 * 1024 || n === d.size) {
@@ -166,6 +186,7 @@ export async function pushImage(store: DistributionStore, session: RegistrySessi
   if (res.statusCode !== 201 && res.statusCode !== 200) throw await failure(res, `pushing manifest for ${familiarString(target)}`);
   await readBody(res).catch(() => Buffer.alloc(0));
   await store.addRepoDigest(img.id, `${familiarName(target)}@${digest}`);
+  for (const [i, d] of descs.entries()) await sources?.add(diffIds[i]!, { digest: d.digest, size: d.size, mediaType: d.mediaType, repository: `${target.domain}/${repo}` }).catch(() => {});
   out.push({ status: `${tag}: digest: ${digest} size: ${manifest.length}` });
   out.push({ progressDetail: {}, aux: { Tag: tag, Digest: digest, Size: manifest.length } } as JSONMessage);
   return digest;

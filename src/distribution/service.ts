@@ -10,6 +10,7 @@ import { fetchSmallBlob, preparePull } from './pull.js';
 import { pushImage } from './push.js';
 import { RegistrySession, failure, type RegistryConfig } from './session.js';
 import type { DistributionStore } from './store.js';
+import { BlobSources } from './blob-sources.js';
 
 // The registry client as berthd offers it: pull, push, login and the
 // distribution inspect endpoint, over the image store and content store.
@@ -44,11 +45,15 @@ export interface DistributionHooks {
 }
 
 export class DistributionService {
+  private readonly sources: BlobSources | undefined;
+
   constructor(
     private readonly store: DistributionStore,
-    private readonly cfg: RegistryConfig,
+    private readonly cfg: RegistryConfig & { metadataRoot?: string },
     private readonly hooks: DistributionHooks = {},
-  ) {}
+  ) {
+    this.sources = cfg.metadataRoot ? new BlobSources(cfg.metadataRoot) : undefined;
+  }
 
   session(domain: string, auth: AuthConfig): RegistrySession {
     return new RegistrySession(domain, auth, this.cfg);
@@ -77,12 +82,12 @@ export class DistributionService {
     if (req.allTags && base.digest === undefined && base.tag === undefined) {
       const tags = await this.listTags(session, base, req.signal);
       const name = { domain: base.domain, path: base.path };
-      const first = await preparePull(this.store, session, { ...name, tag: tags[0]! }, { platform, signal: req.signal });
+      const first = await preparePull(this.store, session, { ...name, tag: tags[0]! }, { platform, signal: req.signal, ...(this.sources ? { sources: this.sources } : {}) });
       void (async () => {
         let updated = false;
         try {
           for (const [i, tag] of tags.entries()) {
-            const p = i === 0 ? first : await preparePull(this.store, session, { ...name, tag }, { platform, signal: req.signal });
+            const p = i === 0 ? first : await preparePull(this.store, session, { ...name, tag }, { platform, signal: req.signal, ...(this.sources ? { sources: this.sources } : {}) });
             updated = (await this.runOne(p.ref, () => p.run(out), out, false)) || updated;
           }
           out.push(status(undefined, `Status: ${updated ? 'Downloaded newer image' : 'Image is up to date'} for ${familiarName(base)}`));
@@ -94,7 +99,7 @@ export class DistributionService {
       return out;
     }
     const ref = base.digest === undefined && base.tag === undefined ? { ...base, tag: 'latest' } : base;
-    const prepared = await preparePull(this.store, session, ref, { platform, signal: req.signal });
+    const prepared = await preparePull(this.store, session, ref, { platform, signal: req.signal, ...(this.sources ? { sources: this.sources } : {}) });
     void this.runOne(ref, () => prepared.run(out), out, true).then(
       () => out.close(),
       (err: unknown) => out.close(err),
@@ -147,7 +152,7 @@ export class DistributionService {
         out.push(status(undefined, `The push refers to repository [${named.domain}/${named.path}]`));
         for (const t of targets) {
           const img = await this.store.resolve(familiarString(t));
-          await pushImage(this.store, session, t, img, req.signal, out);
+          await pushImage(this.store, session, t, img, req.signal, out, this.sources);
           this.hooks.onPush?.(familiarString(t), img.id);
         }
         out.close();

@@ -204,6 +204,13 @@ describe('registry client against the reference registry', () => {
     assert.equal(plat.code, 0, plat.stderr);
     const id2 = (await d.docker(['image', 'inspect', '--format', '{{.Id}} {{.Architecture}}', name])).stdout.trim();
     assert.equal(id2, `${theirs.configDigest} ${other}`);
+    // Pushed elsewhere on the same registry: every layer is mounted, even the
+    // busybox one this daemon had before (from another blob) and never pulled.
+    await d.docker(['tag', name, `${reg.host}/multi/copy:1`]);
+    const copy = await d.docker(['push', `${reg.host}/multi/copy:1`]);
+    assert.equal(copy.code, 0, copy.stderr);
+    assert.equal((copy.stdout.match(/Mounted from multi\/arch/g) ?? []).length, 2, copy.stdout);
+    assert.ok(!/: Pushed\n/.test(copy.stdout), copy.stdout);
     const none = await d.docker(['pull', '--platform', 'linux/s390x', name]);
     assert.notEqual(none.code, 0);
     assert.match(none.stderr, /no matching manifest for linux\/s390x in the manifest list entries/);
