@@ -12,7 +12,7 @@ describe('daemon.json', () => {
       () => parseDaemonJson('{"userland-proxy": false, "debug": true, "bip": "10.0.0.1/24"}', '/x/daemon.json'),
       /^InvalidParameterError: unable to configure the berth daemon with file \/x\/daemon.json: the following directives don't match any configuration option: userland-proxy, bip$/,
     );
-    for (const key of ['experimental', 'live-restore', 'registry-mirrors', 'iptables', 'group-typo']) {
+    for (const key of ['experimental', 'live-restore', 'default-address-pools', 'iptables', 'group-typo']) {
       assert.throws(() => parseDaemonJson(JSON.stringify({ [key]: false }), 'f'), /don't match any configuration option/);
     }
   });
@@ -25,6 +25,8 @@ describe('daemon.json', () => {
     assert.throws(() => parseDaemonJson('[]', 'f'), /cannot unmarshal array/);
     assert.throws(() => parseDaemonJson('{"log-opts": {"max-size": 10}}', 'f'), /cannot unmarshal object into Go struct field Config.log-opts of type map\[string\]string/);
     assert.deepEqual(parseDaemonJson('{"log-driver": "json-file", "log-opts": {"max-size": "1m"}}', 'f'), { logDriver: 'json-file', logOpts: { 'max-size': '1m' } });
+    assert.deepEqual(parseDaemonJson('{"insecure-registries": ["10.0.0.0/8", "reg:5000"], "registry-mirrors": ["https://mirror.test"]}', 'f'), { insecureRegistries: ['10.0.0.0/8', 'reg:5000'], registryMirrors: ['https://mirror.test'] });
+    assert.throws(() => parseDaemonJson('{"registry-mirrors": true}', 'f'), /cannot unmarshal bool into Go struct field Config.registry-mirrors of type \[\]string/);
     assert.throws(() => parseDaemonJson('{"debug": tru', 'f'), /unable to configure the berth daemon with file f/);
   });
 
