@@ -6,4 +6,5 @@ export { containerRoutes } from './routes/containers.js';
 export { execRoutes } from './routes/exec.js';
 export { imageRoutes } from './routes/images.js';
 export { volumeRoutes } from './routes/volumes.js';
-export type { ContainerBackend, ExecBackend, ImageBackend, SystemBackend, VolumeBackend } from './routes/backend.js';
+export { buildRoutes } from './routes/build.js';
+export type { BuildBackend, ContainerBackend, ExecBackend, ImageBackend, SystemBackend, VolumeBackend } from './routes/backend.js';
