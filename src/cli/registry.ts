@@ -47,6 +47,8 @@ const load = {
   volumeInspect: () => import('./commands/volume.js').then((m) => m.volumeInspectCommand),
   volumeRemove: () => import('./commands/volume.js').then((m) => m.volumeRemoveCommand),
   volumePrune: () => import('./commands/volume.js').then((m) => m.volumePruneCommand),
+  build: () => import('./commands/image-build.js').then((m) => m.buildCommand),
+  builderPrune: () => import('./commands/image-build.js').then((m) => m.builderPruneCommand),
 } satisfies Record<string, Loader>;
 
 function entry(e: Omit<CommandEntry, 'load'>, loader: Loader): CommandEntry {
@@ -128,9 +130,12 @@ const version = entry({ name: 'version', use: 'version [OPTIONS]', short: 'Show 
 const info = entry({ name: 'info', use: 'info [OPTIONS]', short: 'Display system-wide information', aliasesLine: 'berth system info, berth info', commonOrder: 12 }, load.info);
 const events = entry({ name: 'events', use: 'events [OPTIONS]', short: 'Get real time events from the server', aliasesLine: 'berth system events, berth events' }, load.events);
 
+const build = entry({ name: 'build', use: 'build [OPTIONS] PATH | URL | -', short: 'Build an image from a Dockerfile', aliasesLine: 'berth image build, berth build, berth builder build', commonOrder: 4 }, load.build);
+const builderPrune = entry({ name: 'prune', use: 'prune', short: 'Remove build cache' }, load.builderPrune);
+
 /** Top-level commands (`berth run`, `berth ps`, …). */
 export const COMMANDS: readonly CommandEntry[] = [
-  run, exec, create, start, stop, kill, rm, restart, rename, wait, attach, cp, diff, exportEntry, pause, unpause, port, top, stats, update, ps, logs, inspect, images, rmi, tag, importEntry, history, version, info, events,
+  run, exec, create, start, stop, kill, rm, restart, rename, wait, attach, cp, diff, exportEntry, pause, unpause, port, top, stats, update, ps, logs, inspect, images, rmi, tag, importEntry, history, version, info, events, build,
 ];
 
 /** `berth container …`, `berth image …`, `berth system …`. */
@@ -169,6 +174,7 @@ export const GROUPS: readonly GroupEntry[] = [
     name: 'image',
     short: 'Manage images',
     subcommands: [
+      { ...build, aliases: [], commonOrder: undefined },
       history,
       importEntry,
       entry({ name: 'inspect', use: 'inspect [OPTIONS] IMAGE [IMAGE...]', short: 'Display detailed information on one or more images' }, load.imageInspect),
@@ -176,6 +182,11 @@ export const GROUPS: readonly GroupEntry[] = [
       { ...rmi, name: 'rm', aliases: ['rmi', 'remove'], use: 'rm [OPTIONS] IMAGE [IMAGE...]' },
       tag,
     ],
+  },
+  {
+    name: 'builder',
+    short: 'Manage builds',
+    subcommands: [{ ...build, aliases: [], commonOrder: undefined }, builderPrune],
   },
   {
     name: 'system',
