@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { lstat, lutimes, mkdir, readFile, readdir, readlink, rm, symlink, unlink, chmod, link, utimes } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract as tarExtract, type Header } from 'tar-stream';
 import { decompress } from '../archive/compression.js';
@@ -44,7 +44,23 @@ async function clearForWrite(path: string, keepDir: boolean): Promise<void> {
 
 /** Unpacks a (plain or compressed) context tar into `dir`, which must exist. */
 export async function extractContext(body: Readable, dir: string, opts: ExtractOptions = {}): Promise<void> {
-  const { stream } = await decompress(body);
+  const { stream: raw } = await decompress(body);
+  // The docker CLI's `-f -` appends the Dockerfile to the context tar without
+  // the final padding and end-of-archive blocks; dockerd accepts that, so
+  // complete the archive here rather than fail on a truncated end.
+  let total = 0;
+  const stream = raw.pipe(
+    new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        total += chunk.length;
+        cb(null, chunk);
+      },
+      flush(cb) {
+        cb(null, Buffer.alloc((512 - (total % 512)) % 512 + 1024));
+      },
+    }),
+  );
+  raw.on('error', (err) => stream.destroy(err));
   const ex = tarExtract();
   const dirTimes: Array<{ path: string; mtime: Date }> = [];
   const done = (async () => {
@@ -98,6 +114,7 @@ export async function extractContext(body: Readable, dir: string, opts: ExtractO
   try {
     await Promise.all([pipeline(stream, ex, ...(opts.signal ? [{ signal: opts.signal }] : [])), done]);
   } catch (err) {
+    raw.destroy();
     stream.destroy();
     ex.destroy();
     if (err instanceof InvalidParameterError) throw err;
@@ -123,7 +140,7 @@ export async function loadDockerignore(dir: string): Promise<PatternMatcher> {
  * and mtime do not count (a fresh checkout must hit the cache), as in Docker.
  * `excluded(rel)` skips entries the .dockerignore leaves out.
  */
-export async function checksumPath(path: string, excluded: (rel: string) => boolean = () => false, relBase = ''): Promise<string> {
+export async function checksumPath(path: string, excluded: (rel: string, isDir: boolean) => boolean = () => false, relBase = ''): Promise<string> {
   const h = createHash('sha256');
   async function visit(abs: string, rel: string): Promise<void> {
     const st = await lstat(abs);
@@ -140,7 +157,7 @@ export async function checksumPath(path: string, excluded: (rel: string) => bool
       for (const name of (await readdir(abs)).sort()) {
         const childRel = rel === '' ? name : `${rel}/${name}`;
         const ctxRel = relBase === '' ? childRel : posix.join(relBase, childRel);
-        if (excluded(ctxRel)) continue;
+        if (excluded(ctxRel, (await lstat(join(abs, name))).isDirectory())) continue;
         await visit(join(abs, name), childRel);
       }
     }

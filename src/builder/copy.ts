@@ -22,7 +22,7 @@ export interface CopyOptions {
   /** --chmod: mode for files and directories copied. */
   mode?: number;
   /** Entries to leave out, by path relative to the source root (.dockerignore). */
-  excluded?: (rel: string) => boolean;
+  excluded?: (rel: string, isDir: boolean) => boolean;
   /** Source is the build context: files belong to root unless --chown. */
   fromContext: boolean;
 }
@@ -89,7 +89,7 @@ export async function copyEntry(src: string, srcRel: string, dest: string, opts:
     if (!existing) await mkdir(dest, { mode: 0o700 });
     for (const name of (await readdir(src)).sort()) {
       const childRel = srcRel === '' ? name : `${srcRel}/${name}`;
-      if (opts.excluded?.(childRel)) continue;
+      if (opts.excluded?.(childRel, (await lstat(join(src, name))).isDirectory())) continue;
       await copyEntry(join(src, name), childRel, join(dest, name), opts);
     }
     await chmod(dest, mode);
@@ -140,7 +140,7 @@ export function hasWildcard(path: string): boolean {
  * The context-relative paths a COPY source names: the path itself, or for a
  * pattern every path that matches it (walking only as deep as the pattern).
  */
-export async function expandSource(root: string, source: string, excluded: (rel: string) => boolean): Promise<string[]> {
+export async function expandSource(root: string, source: string, excluded: (rel: string, isDir: boolean) => boolean): Promise<string[]> {
   const clean = posix.normalize('/' + source).slice(1).replace(/\/$/, '');
   if (!hasWildcard(clean)) return [clean];
   const re = globRegex(clean);
@@ -156,12 +156,12 @@ export async function expandSource(root: string, source: string, excluded: (rel:
     }
     for (const name of names) {
       const r = rel === '' ? name : `${rel}/${name}`;
-      if (excluded(r)) continue;
+      const isDir = (await lstat(join(root, r))).isDirectory();
+      if (excluded(r, isDir)) continue;
       if (level + 1 === depth) {
         if (re.test(r)) out.push(r);
-      } else {
-        const st = await lstat(join(root, r));
-        if (st.isDirectory()) await walk(r, level + 1);
+      } else if (isDir) {
+        await walk(r, level + 1);
       }
     }
   };
@@ -170,12 +170,11 @@ export async function expandSource(root: string, source: string, excluded: (rel:
 }
 
 /** Looks a source up inside its root: the resolved host path, or NotFoundError in Docker's words. */
-export async function statSource(root: string, rel: string, excluded: (rel: string) => boolean, what: string): Promise<{ path: string; isDir: boolean }> {
+export async function statSource(root: string, rel: string, excluded: (rel: string, isDir: boolean) => boolean, what: string): Promise<{ path: string; isDir: boolean }> {
   const notFound = () => new NotFoundError(`${what} failed: file not found in build context or excluded by .dockerignore: stat ${rel}: file does not exist`);
-  if (rel !== '' && excluded(rel)) throw notFound();
   const path = resolvedInRoot(root, rel);
   const st = await lstatOrUndefined(path);
-  if (!st) throw notFound();
+  if (!st || (rel !== '' && excluded(rel, st.isDirectory()))) throw notFound();
   return { path, isDir: st.isDirectory() };
 }
 

@@ -546,7 +546,9 @@ export class StageBuilder {
     let srcRoot = this.job.contextDir;
     let fromContext = true;
     let release: (() => Promise<void>) | undefined;
-    let excluded = (rel: string) => this.job.ignore.matches(rel);
+    // A directory .dockerignore excludes is still entered when an exception may bring something below it back.
+    const ignore = this.job.ignore;
+    let excluded = (rel: string, isDir: boolean) => ignore.matches(rel) && !(isDir && ignore.mayIncludeUnder(rel));
     if (cmd.from !== undefined) {
       const mounted = await this.mountFrom(cmd.from);
       srcRoot = mounted.dir;
@@ -607,7 +609,7 @@ export class StageBuilder {
             const target = await mkdirInRoot(root, dest, owner);
             for (const name of (await readdir(src.path)).sort()) {
               const rel = src.rel === '' ? name : posix.join(src.rel, name);
-              if (excluded(rel)) continue;
+              if (excluded(rel, (await lstat(join(src.path, name))).isDirectory())) continue;
               await copyEntry(join(src.path, name), rel, join(target, name), opts);
             }
             continue;
