@@ -4,7 +4,10 @@
 // medians and ratios (reference / berth: > 1 means berth is faster); where no
 // reference engine can run, the anchors measured in DESIGN.md stand in.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { TestDaemon, BERTH, DOCKER } from '../test/helpers/daemon.js';
 import { ReferenceDocker, descendants } from './reference-docker.js';
 
@@ -117,11 +120,34 @@ async function main(): Promise<void> {
     await d.docker(['rm', '-f', ...names]);
     if (ref) await ref.docker(['rm', '-f', ...names]);
 
+    // The builder: a 10-step Dockerfile (ENV, WORKDIR, five COPYs of 1 MB, a RUN, a LABEL),
+    // built cold (--no-cache) and rebuilt with every step cached, classic builder on both.
+    const ctx = mkdtempSync(join(tmpdir(), 'berth-bench-build-'));
+    let build: { coldBerth: Stats; cachedBerth: Stats; coldRef?: Stats; cachedRef?: Stats };
+    try {
+      for (let i = 1; i <= 5; i++) writeFileSync(join(ctx, `f${i}`), randomBytes(1024 * 1024));
+      writeFileSync(join(ctx, 'Dockerfile'), ['FROM busybox', 'ENV APP=/app', 'WORKDIR /app', 'COPY f1 .', 'COPY f2 .', 'COPY f3 .', 'COPY f4 .', 'COPY f5 .', 'RUN cat f1 f2 f3 f4 f5 > /dev/null && echo built > marker', 'LABEL bench=build'].join('\n') + '\n');
+      const buildRuns = Math.max(5, Math.floor(RUNS / 2));
+      const legacy = { DOCKER_BUILDKIT: '0' };
+      console.log(`\ndocker build (classic builder), 10 steps with five 1 MB COPYs`);
+      const coldBerth = await measure('cold (--no-cache), docker CLI → berthd', DOCKER, ['build', '--no-cache', '-t', 'bench-build', ctx], { ...berthEnv, ...legacy }, buildRuns);
+      const cachedBerth = await measure('all steps cached, docker CLI → berthd', DOCKER, ['build', '-t', 'bench-build', ctx], { ...berthEnv, ...legacy }, buildRuns);
+      build = { coldBerth, cachedBerth };
+      if (refEnv) {
+        build.coldRef = await measure('cold (--no-cache), docker CLI → reference', DOCKER, ['build', '--no-cache', '-t', 'bench-build', ctx], { ...refEnv, ...legacy }, buildRuns);
+        build.cachedRef = await measure('all steps cached, docker CLI → reference', DOCKER, ['build', '-t', 'bench-build', ctx], { ...refEnv, ...legacy }, buildRuns);
+      }
+    } finally {
+      rmSync(ctx, { recursive: true, force: true });
+    }
+
     console.log('\nratios (reference / berth; > 1 means berth is faster or smaller):');
     console.log(`  run --rm, docker CLI       ${ratio(viaRef?.median, viaDocker.median)}   ${Object.entries(ANCHORS).map(([a, ms]) => `${a}: ${(ms / viaDocker.median).toFixed(2)}x`).join('   ')}`);
     console.log(`  run --rm, berth CLI        ${ratio(viaRef?.median, viaBerth.median)}`);
     console.log(`  ${CONCURRENT} concurrent run -d     ${ratio(concRef, concBerth)}`);
     console.log(`  engine memory              ${ratio(memRef, memBerth)}`);
+    console.log(`  build, cold                ${ratio(build.coldRef?.median, build.coldBerth.median)}`);
+    console.log(`  build, all cached          ${ratio(build.cachedRef?.median, build.cachedBerth.median)}   (berth/reference ${build.cachedRef ? (build.cachedBerth.median / build.cachedRef.median).toFixed(2) : 'n/a'}; the goal is <= 0.5)`);
   } finally {
     await ref?.stop();
     await d.stop();
