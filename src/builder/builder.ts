@@ -140,7 +140,9 @@ export class Builder {
     const dispose = () => rm(scratchDir, { recursive: true, force: true });
     try {
       const contextDir = join(scratchDir, 'context');
-      await extractContext(context, contextDir, opts.signal ? { signal: opts.signal } : {});
+      const t0 = performance.now();
+      const digests = await extractContext(context, contextDir, opts.signal ? { signal: opts.signal } : {});
+      this.deps.log?.('debug', `build: context received and unpacked in ${(performance.now() - t0).toFixed(1)} ms`);
       const dfName = opts.dockerfile || 'Dockerfile';
       const dfParts = entryPath(dfName, 'Dockerfile path');
       let text: string | undefined;
@@ -167,7 +169,7 @@ export class Builder {
       };
       return {
         dispose,
-        run: (emit) => this.run(df, target, settings, { contextDir, ignore, scratchDir, opts }, emit),
+        run: (emit) => this.run(df, target, settings, { contextDir, ignore, scratchDir, opts, digests }, emit),
       };
     } catch (err) {
       await dispose();
@@ -188,7 +190,7 @@ export class Builder {
     df: Dockerfile,
     target: number,
     settings: BuildSettings,
-    ctx: { contextDir: string; ignore: BuildJob['ignore']; scratchDir: string; opts: BuildOptions },
+    ctx: { contextDir: string; ignore: BuildJob['ignore']; scratchDir: string; opts: BuildOptions; digests: Map<string, string> },
     emit: (m: JSONMessage) => void,
   ): Promise<string> {
     const { opts } = ctx;
@@ -263,6 +265,7 @@ export class Builder {
       cache: this.cache,
       settings,
       contextDir: ctx.contextDir,
+      contextDigests: ctx.digests,
       ignore: ctx.ignore,
       escape: df.escape,
       metaEnv,
@@ -286,7 +289,7 @@ export class Builder {
           return s ? results.get(s.index) : undefined;
         },
       };
-      const builder = new StageBuilder(stageJob, stage, firstStep.get(i)!, channel, i === target ? extra : []);
+      const builder = new StageBuilder(stageJob, stage, firstStep.get(i)!, channel, i === target ? extra : [], this.deps.log);
       // Each stage starts at once; one that needs another waits for it inside (FROM, COPY --from).
       const p = builder.run().finally(() => channel.finish());
       p.catch(() => failed.abort(new Error('another stage failed')));
@@ -294,6 +297,7 @@ export class Builder {
     }
     let final: StageResult;
     try {
+      await Promise.allSettled(order.map((i) => results.get(i)!)).finally(() => this.cache.flush().catch(() => {}));
       const settled = await Promise.allSettled(order.map((i) => results.get(i)!));
       const firstFailure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected' && !(s.reason instanceof Error && s.reason.message === 'another stage failed'));
       if (firstFailure) throw firstFailure.reason;

@@ -45,6 +45,7 @@ export interface CacheEntry {
 
 export class BuildCache {
   private entries = new Map<string, CacheEntry>();
+  private readonly dirty = new Set<string>();
   private loaded: Promise<void> | undefined;
 
   constructor(private readonly root: string) {}
@@ -76,8 +77,19 @@ export class BuildCache {
     }
     const used: CacheEntry = { ...e, lastUsed: new Date().toISOString(), usageCount: e.usageCount + 1 };
     this.entries.set(key, used);
-    await writeJsonAtomic(join(this.root, `${key}.json`), used);
+    // Usage figures are bookkeeping: written once per build by flush(), not per hit.
+    this.dirty.add(key);
     return used;
+  }
+
+  /** Persists the usage of entries hit since the last flush. */
+  async flush(): Promise<void> {
+    const keys = [...this.dirty];
+    this.dirty.clear();
+    for (const k of keys) {
+      const e = this.entries.get(k);
+      if (e) await writeJsonAtomic(join(this.root, `${k}.json`), e);
+    }
   }
 
   async store(entry: Omit<CacheEntry, 'created' | 'lastUsed' | 'usageCount'>): Promise<void> {
@@ -91,6 +103,7 @@ export class BuildCache {
   async delete(key: string): Promise<void> {
     await this.load();
     this.entries.delete(key);
+    this.dirty.delete(key);
     await rm(join(this.root, `${key}.json`), { force: true });
   }
 

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
+import { createHash } from 'node:crypto';
 import { makeTar } from '../archive/testing/make-tar.js';
 import { checksumPath, extractContext, loadDockerignore } from './context.js';
 import { cacheKey, BuildCache } from './cache.js';
@@ -30,8 +31,10 @@ describe('build context', () => {
       { name: 'out', type: 'symlink', linkname: '/etc/passwd' },
       { name: 'hard', type: 'link', linkname: 'dir/run.sh' },
     ]);
-    await extractContext(Readable.from(gzipSync(tar)), ctx);
+    const digests = await extractContext(Readable.from(gzipSync(tar)), ctx);
     assert.equal(await readFile(join(ctx, 'Dockerfile'), 'utf8'), 'FROM busybox\n');
+    assert.equal(digests.get(join(ctx, 'Dockerfile')), createHash('sha256').update('FROM busybox\n').digest('hex'), 'content hashed while unpacked');
+    assert.equal(await checksumPath(join(ctx, 'dir'), undefined, 'dir', digests), await checksumPath(join(ctx, 'dir')), 'known digests give the same checksum');
     assert.equal((await lstat(join(ctx, 'dir'))).mode & 0o777, 0o750);
     assert.equal((await lstat(join(ctx, 'dir/run.sh'))).mode & 0o777, 0o755);
     assert.equal(await readlink(join(ctx, 'out')), '/etc/passwd');
@@ -101,6 +104,8 @@ describe('build cache', () => {
       const hit = await again.lookup('a'.repeat(64), async () => true);
       assert.equal(hit?.imageId, 'sha256:x');
       assert.equal(hit?.usageCount, 1);
+      await again.flush();
+      assert.equal((await new BuildCache(dir).lookup('a'.repeat(64), async () => true))?.usageCount, 2, 'usage is persisted by flush');
       assert.equal(await again.lookup('b'.repeat(64), async () => false), undefined);
       assert.equal((await new BuildCache(dir).list()).length, 1);
     } finally {

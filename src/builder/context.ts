@@ -42,8 +42,13 @@ async function clearForWrite(path: string, keepDir: boolean): Promise<void> {
   }
 }
 
-/** Unpacks a (plain or compressed) context tar into `dir`, which must exist. */
-export async function extractContext(body: Readable, dir: string, opts: ExtractOptions = {}): Promise<void> {
+/**
+ * Unpacks a (plain or compressed) context tar into `dir`, which must exist.
+ * Returns the sha256 of each regular file's content by its path on disk,
+ * hashed as it was written, so cache checksums need not read it again.
+ */
+export async function extractContext(body: Readable, dir: string, opts: ExtractOptions = {}): Promise<Map<string, string>> {
+  const digests = new Map<string, string>();
   const { stream: raw } = await decompress(body);
   // The docker CLI's `-f -` appends the Dockerfile to the context tar without
   // the final padding and end-of-archive blocks; dockerd accepts that, so
@@ -88,7 +93,18 @@ export async function extractContext(body: Readable, dir: string, opts: ExtractO
         case 'file':
         case 'contiguous-file':
           await clearForWrite(target, false);
-          await pipeline(entry, createWriteStream(target, { flags: 'wx', mode }));
+          const hash = createHash('sha256');
+          await pipeline(
+            entry,
+            new Transform({
+              transform(chunk: Buffer, _enc, cb) {
+                hash.update(chunk);
+                cb(null, chunk);
+              },
+            }),
+            createWriteStream(target, { flags: 'wx', mode }),
+          );
+          digests.set(target, hash.digest('hex'));
           await chmod(target, mode);
           await utimes(target, mtime, mtime);
           break;
@@ -102,6 +118,8 @@ export async function extractContext(body: Readable, dir: string, opts: ExtractO
           const src = join(dir, ...secureResolve(dir, entryPath(h.linkname ?? '', 'build context link')));
           await clearForWrite(target, false);
           await link(src, target);
+          const known = digests.get(src);
+          if (known) digests.set(target, known);
           entry.resume();
           break;
         }
@@ -123,6 +141,7 @@ export async function extractContext(body: Readable, dir: string, opts: ExtractO
   }
   // Directory times last: writing inside a directory changes its mtime.
   for (const d of dirTimes.reverse()) await utimes(d.path, d.mtime, d.mtime).catch(() => {});
+  return digests;
 }
 
 /** The context's .dockerignore patterns (none when absent). */
@@ -140,7 +159,13 @@ export async function loadDockerignore(dir: string): Promise<PatternMatcher> {
  * and mtime do not count (a fresh checkout must hit the cache), as in Docker.
  * `excluded(rel)` skips entries the .dockerignore leaves out.
  */
-export async function checksumPath(path: string, excluded: (rel: string, isDir: boolean) => boolean = () => false, relBase = ''): Promise<string> {
+export async function checksumPath(
+  path: string,
+  excluded: (rel: string, isDir: boolean) => boolean = () => false,
+  relBase = '',
+  /** Content digests already known, by host path (from extractContext). */
+  known?: ReadonlyMap<string, string>,
+): Promise<string> {
   const h = createHash('sha256');
   async function visit(abs: string, rel: string): Promise<void> {
     const st = await lstat(abs);
@@ -148,9 +173,14 @@ export async function checksumPath(path: string, excluded: (rel: string, isDir: 
     h.update(`${rel}\0${type}\0${(st.mode & 0o7777).toString(8)}\0`);
     if (type === 'f') {
       h.update(`${st.size}\0`);
-      const fh = createHash('sha256');
-      for await (const chunk of createReadStream(abs)) fh.update(chunk as Buffer);
-      h.update(fh.digest('hex'));
+      const digest = known?.get(abs);
+      if (digest !== undefined) {
+        h.update(digest);
+      } else {
+        const fh = createHash('sha256');
+        for await (const chunk of createReadStream(abs)) fh.update(chunk as Buffer);
+        h.update(fh.digest('hex'));
+      }
     } else if (type === 'l') {
       h.update(await readlink(abs));
     } else if (type === 'd') {

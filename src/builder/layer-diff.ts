@@ -76,12 +76,15 @@ async function fileEntry(pack: Pack, header: Partial<Header> & { name: string },
 export interface DiffOptions {
   /** The lower directories (top first) the upper directory sits on, to tell stubs from real files. */
   lowers?: readonly string[];
+  /** More mount targets (relative) whose empty stubs are no change (RUN --mount targets). */
+  stubs?: readonly string[];
 }
 
 /** Streams the OCI layer tar of an overlay upper directory. */
 export function diffUpperDir(upper: string, opts: DiffOptions = {}): Readable {
   const pack = tarPack();
   const lowers = opts.lowers ?? [];
+  const stubs = new Set([...STUBS, ...(opts.stubs ?? [])]);
   const walk = async () => {
     const opaque = await opaqueDirs(upper);
     const seen = new Map<string, string>();
@@ -110,7 +113,7 @@ export function diffUpperDir(upper: string, opts: DiffOptions = {}): Readable {
         const path = join(abs, name);
         const r = rel ? `${rel}/${name}` : name;
         const st = await lstat(path);
-        if (STUBS.has(r) && (st.isDirectory() ? (await readdir(path)).length === 0 : st.isFile() && st.size === 0) && !(await existsIn(lowers, r))) continue;
+        if (stubs.has(r) && (st.isDirectory() ? (await readdir(path)).length === 0 : st.isFile() && st.size === 0) && !(await existsIn(lowers, r))) continue;
         const common = { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: mtimeOf(st) };
         if (st.isDirectory()) {
           const header = { ...common, name: r + '/', type: 'directory' as const };

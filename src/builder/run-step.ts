@@ -31,6 +31,8 @@ export interface RunStepOptions {
   memory?: number;
   shmSize?: number;
   labels?: Record<string, string>;
+  /** RUN --mount: binds (cache dirs, the context, another stage) and tmpfs, outside the layer. */
+  mounts?: Array<{ type: 'bind'; source: string; target: string; readOnly: boolean } | { type: 'tmpfs'; target: string; size?: number }>;
   /** Called as soon as the container exists (for " ---> Running in …"). */
   onCreated(id: string, warnings: string[]): void;
   onOutput(stream: 'stdout' | 'stderr', data: Buffer): void | Promise<void>;
@@ -67,6 +69,15 @@ export function containerStepRunner(containers: StepContainers, snapshotter: Sna
           ExtraHosts: o.extraHosts,
           ...(o.memory ? { Memory: o.memory } : {}),
           ...(o.shmSize ? { ShmSize: o.shmSize } : {}),
+          ...(o.mounts?.length
+            ? {
+                Mounts: o.mounts.map((m) =>
+                  m.type === 'bind'
+                    ? { Type: 'bind' as const, Source: m.source, Target: m.target, ReadOnly: m.readOnly }
+                    : { Type: 'tmpfs' as const, Target: m.target, ...(m.size ? { TmpfsOptions: { SizeBytes: m.size } } : {}) },
+                ),
+              }
+            : {}),
         },
       };
       const { id, warnings } = await containers.create(req);
@@ -88,7 +99,8 @@ export function containerStepRunner(containers: StepContainers, snapshotter: Sna
             const upper = await snapshotter.upperDir(id);
             if (!snapshotter.upperIsDiff) throw new Error(`the ${snapshotter.name} storage driver cannot produce build layers yet`);
             const mounts = await snapshotter.mounts(id);
-            return diffUpperDir(upper, { lowers: lowerDirsOf(mounts[0]?.options ?? []) });
+            const stubs = (o.mounts ?? []).map((m) => m.target.replace(/^\/+|\/+$/g, ''));
+            return diffUpperDir(upper, { lowers: lowerDirsOf(mounts[0]?.options ?? []), stubs });
           },
         };
       } catch (err) {

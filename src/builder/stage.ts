@@ -13,6 +13,7 @@ import { normalizeSignal } from '../container/index.js';
 import type { HealthConfig, ImageConfig } from '../types/engine.js';
 import { mountAll, unmountIfMounted } from '../util/mount.js';
 import type { BuilderDeps } from './backend.js';
+import type { RunStepOptions } from './run-step.js';
 import { cacheKey, type BuildCache } from './cache.js';
 import { checksumPath } from './context.js';
 import { copyEntry, expandSource, inRoot, mkdirInRoot, resolveChown, resolvedInRoot, statSource, type Owner } from './copy.js';
@@ -58,6 +59,8 @@ export interface BuildJob {
   cache: BuildCache;
   settings: BuildSettings;
   contextDir: string;
+  /** Content digests of the context's files by host path, from unpacking. */
+  contextDigests: ReadonlyMap<string, string>;
   ignore: PatternMatcher;
   escape: string;
   /** Global ARG values (before the first FROM), after build args. */
@@ -70,6 +73,11 @@ export interface BuildJob {
   signal: AbortSignal;
   scratchDir: string;
 }
+
+type RunMountSpec =
+  | { type: 'cache'; target: string; id: string }
+  | { type: 'bind'; target: string; source: string; readOnly: boolean; from?: string }
+  | { type: 'tmpfs'; target: string; size?: number };
 
 export interface StageResult {
   imageId: string;
@@ -148,6 +156,7 @@ export class StageBuilder {
     firstStep: number,
     private readonly out: StageOutput,
     private readonly extra: Command[] = [],
+    private readonly log?: BuilderDeps['log'],
   ) {
     this.step = firstStep;
   }
@@ -185,7 +194,9 @@ export class StageBuilder {
     for (const cmd of [...this.stage.commands, ...this.extra]) {
       if (this.job.signal.aborted) throw this.job.signal.reason instanceof Error ? this.job.signal.reason : new Error('build canceled');
       this.printStep(cmd.original);
+      const t0 = performance.now();
       await this.dispatch(cmd);
+      this.log?.('debug', `build: step ${this.step - 1} (${cmd.kind}) took ${(performance.now() - t0).toFixed(1)} ms`);
       this.out.stream(` ---> ${short(this.imageId)}\n`);
     }
     if (!this.imageId) {
@@ -486,8 +497,81 @@ export class StageBuilder {
     const createdBy = (argEnv.length > 0 ? `|${argEnv.length} ${argEnv.join(' ')} ` : '') + argv.join(' ');
     this.lastCreatedBy = createdBy;
     const network = cmd.network && cmd.network !== 'default' ? cmd.network : this.job.settings.networkMode;
-    const key = cacheKey({ parent: this.imageId, instruction: createdBy, extra: { network } });
+    const mountSpecs = cmd.mounts.map((m) => this.parseRunMount(m));
+    const mountKeys: string[] = [];
+    for (const m of mountSpecs) mountKeys.push(`${JSON.stringify(m)}:${m.type === 'bind' && m.from === undefined ? await checksumPath(resolvedInRoot(this.job.contextDir, m.source)).catch(() => 'missing') : ''}`);
+    const key = cacheKey({ parent: this.imageId, instruction: createdBy, extra: { network, mounts: mountKeys.join('\n') } });
     if (await this.lookupCache(key)) return;
+    const releases: Array<() => Promise<void>> = [];
+    try {
+      const mounts = await this.prepareRunMounts(mountSpecs, releases);
+      await this.execRun(argv, argEnv, proxies, network, mounts, createdBy, key);
+    } finally {
+      for (const r of releases) await r();
+    }
+  }
+
+  /** One RUN --mount option list, values expanded (type=cache|bind|tmpfs). */
+  private parseRunMount(spec: string): RunMountSpec {
+    const fields = new Map<string, string>();
+    for (const part of spec.split(',')) {
+      const eq = part.indexOf('=');
+      const k = (eq === -1 ? part : part.slice(0, eq)).trim().toLowerCase();
+      fields.set(k, eq === -1 ? 'true' : this.word(part.slice(eq + 1)));
+    }
+    const type = fields.get('type') ?? 'bind';
+    if (!['cache', 'bind', 'tmpfs'].includes(type)) {
+      throw new InvalidParameterError(`RUN --mount=type=${type} is not supported by berth's classic builder (cache, bind and tmpfs are)`);
+    }
+    let target = fields.get('target') ?? fields.get('dst') ?? fields.get('destination');
+    if (!target) throw new InvalidParameterError(`mount target is required: --mount=${spec}`);
+    if (!target.startsWith('/')) target = posix.join(this.c.WorkingDir || '/', target);
+    if (target === '/') throw new InvalidParameterError('invalid mount target "/"');
+    const readOnly = fields.has('ro') || fields.has('readonly') ? fields.get('ro') !== 'false' && fields.get('readonly') !== 'false' : !(fields.has('rw') || fields.has('readwrite'));
+    switch (type) {
+      case 'cache':
+        return { type, target, id: fields.get('id') || target };
+      case 'bind': {
+        const from = fields.get('from');
+        const m: RunMountSpec = { type, target, source: fields.get('source') ?? fields.get('src') ?? '/', readOnly };
+        if (from !== undefined) m.from = from;
+        return m;
+      }
+      case 'tmpfs': {
+        const size = fields.get('size');
+        return { type, target, ...(size ? { size: Number(size) } : {}) };
+      }
+      default:
+        throw new InvalidParameterError(`RUN --mount=type=${type} is not supported by berth's classic builder (cache, bind and tmpfs are)`);
+    }
+  }
+
+  private async prepareRunMounts(specs: RunMountSpec[], releases: Array<() => Promise<void>>): Promise<NonNullable<RunStepOptions['mounts']>> {
+    const out: NonNullable<RunStepOptions['mounts']> = [];
+    for (const m of specs) {
+      if (m.type === 'cache') {
+        // A directory of the builder's own per cache id, kept between builds and never in a layer.
+        const dir = join(this.job.deps.root, 'cache-mounts', createHash('sha256').update(m.id).digest('hex').slice(0, 32));
+        await mkdir(dir, { recursive: true, mode: 0o755 });
+        out.push({ type: 'bind', source: dir, target: m.target, readOnly: false });
+      } else if (m.type === 'bind') {
+        let root = this.job.contextDir;
+        if (m.from !== undefined) {
+          const mounted = await this.mountFrom(m.from);
+          releases.push(mounted.release);
+          root = mounted.dir;
+        }
+        const source = resolvedInRoot(root, m.source);
+        if (!(await lstat(source).catch(() => undefined))) throw new NotFoundError(`failed to mount ${m.source}: no such file or directory`);
+        out.push({ type: 'bind', source, target: m.target, readOnly: true });
+      } else {
+        out.push({ type: 'tmpfs', target: m.target, ...(m.size ? { size: m.size } : {}) });
+      }
+    }
+    return out;
+  }
+
+  private async execRun(argv: string[], argEnv: string[], proxies: string[], network: string, mounts: NonNullable<RunStepOptions['mounts']>, createdBy: string, key: string): Promise<void> {
     if (!this.imageId) await this.commitConfig('(empty image for RUN)', true);
 
     const { steps } = this.job.deps;
@@ -510,6 +594,7 @@ export class StageBuilder {
       },
       onOutput: (_stream, data) => this.out.stream(data.toString('utf8')),
       signal: this.job.signal,
+      ...(mounts.length ? { mounts } : {}),
     });
     try {
       if (result.exitCode !== 0) {
@@ -588,7 +673,7 @@ export class StageBuilder {
           const src: Src = { path: st.path, rel, isDir: st.isDir, name: posix.basename(rel) };
           if (cmd.kind === 'add' && !st.isDir && (await isArchive(st.path))) src.archive = true;
           resolved.push(src);
-          hashes.push(`${st.isDir ? 'dir' : 'file'}:${await checksumPath(st.path, excluded, rel)}`);
+          hashes.push(`${st.isDir ? 'dir' : 'file'}:${await checksumPath(st.path, excluded, rel, fromContext ? this.job.contextDigests : undefined)}`);
         }
       }
       if (resolved.length > 1 && !dest.endsWith('/')) {

@@ -361,6 +361,29 @@ describe('docker build against berthd (classic builder)', () => {
     }
   });
 
+  it('RUN --mount: a cache directory kept between builds and out of the image, context binds, tmpfs', async () => {
+    const dir = await context({
+      'data.txt': 'bound from the context\n',
+      Dockerfile: [
+        'FROM busybox',
+        'RUN --mount=type=cache,target=/cache echo hit >> /cache/count && wc -l < /cache/count > /seen',
+        'RUN --mount=type=bind,source=data.txt,target=/mnt/data.txt cat /mnt/data.txt > /from-bind',
+        'RUN --mount=type=tmpfs,target=/scratch touch /scratch/x && ls /scratch > /tmpfs-seen',
+        'CMD ["sh", "-c", "cat /seen /from-bind /tmpfs-seen; ls -A /cache /scratch 2>&1 | wc -l"]',
+      ].join('\n') + '\n',
+    });
+    assert.equal((await docker(['build', '-t', 'mounts:1', dir])).code, 0);
+    const second = await docker(['build', '--no-cache', '-t', 'mounts:2', dir]);
+    assert.equal(second.code, 0, second.stderr + second.stdout);
+    assert.equal((await run('mounts:1')).stdout.split('\n')[0], '1');
+    const out = await run('mounts:2');
+    assert.equal(out.stdout, '2\nbound from the context\nx\n2\n', 'the cache kept the first build\'s line; the mounts left nothing in the image');
+    const bad = await context({ Dockerfile: 'FROM busybox\nRUN --mount=type=secret,id=x cat /run/secrets/x\n' });
+    const r = await docker(['build', bad]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /RUN --mount=type=secret is not supported/);
+  });
+
   it('ONBUILD triggers run in the child build', async () => {
     const parent = await context({ Dockerfile: 'FROM busybox\nONBUILD COPY marker.txt /from-trigger\nONBUILD RUN echo ran > /trigger-ran\n' });
     assert.equal((await docker(['build', '-t', 'onbuild-parent', parent])).code, 0);
