@@ -248,8 +248,9 @@ export class Builder {
     const extra: LabelCmd[] = [];
     const labelKeys = Object.keys(opts.labels);
     if (labelKeys.length > 0) {
-      const text = labelKeys.map((k) => `${JSON.stringify(k)}=${JSON.stringify(opts.labels[k])}`).join(' ');
-      extra.push({ kind: 'label', line: 0, original: `LABEL ${text}`, pairs: labelKeys.map((k) => ({ key: JSON.stringify(k), value: JSON.stringify(opts.labels[k]) })) });
+      // The classic builder's own rendering: "k"='v' pairs.
+      const pairs = labelKeys.map((k) => ({ key: JSON.stringify(k), value: `'${opts.labels[k]!.replace(/'/g, `'\\''`)}'` }));
+      extra.push({ kind: 'label', line: 0, original: `LABEL ${pairs.map((p) => `${p.key}=${p.value}`).join(' ')} `, pairs });
     }
     let totalSteps = 0;
     const firstStep = new Map<number, number>();

@@ -88,16 +88,17 @@ describe('docker build against berthd (classic builder)', () => {
         'CMD ["default", "args"]',
       ].join('\n') + '\n',
     });
-    const r = await docker(['build', '-t', 'every:1', dir]);
+    const r = await docker(['build', '--label', "built.by=it's a test", '-t', 'every:1', dir]);
     assert.equal(r.code, 0, r.stderr + r.stdout);
-    assert.match(r.stdout, /^Step 1\/16 : FROM busybox$/m);
-    assert.match(r.stdout, /^Step 16\/16 : CMD \["default", "args"\]$/m);
+    assert.match(r.stdout, /^Step 1\/17 : FROM busybox$/m);
+    assert.match(r.stdout, /^Step 16\/17 : CMD \["default", "args"\]$/m);
+    assert.match(r.stdout, /^Step 17\/17 : LABEL "built.by"='it'\\''s a test' $/m, '--label is one more LABEL step, as in the classic builder');
     assert.match(r.stdout, /^Successfully built [0-9a-f]{12}$/m);
     assert.match(r.stdout, /^Successfully tagged every:1$/m);
     const img = await inspect('every:1');
     const c = img.Config;
     assert.deepEqual(c.Env, ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'APP=/srv/app', 'GREETING=hello world']);
-    assert.deepEqual(c.Labels, { 'org.example.version': '1.0', 'quoted key': 'v' });
+    assert.deepEqual(c.Labels, { 'org.example.version': '1.0', 'quoted key': 'v', 'built.by': "it's a test" });
     assert.equal(c.WorkingDir, '/srv/app/sub');
     assert.equal(c.User, '1000:1000');
     assert.deepEqual(Object.keys(c.ExposedPorts).sort(), ['53/udp', '8080/tcp', '9000/tcp', '9001/tcp']);
@@ -115,7 +116,7 @@ describe('docker build against berthd (classic builder)', () => {
 
     const hist = await d.request('GET', '/images/every:1/history');
     const entries = hist.json<Array<{ CreatedBy: string; Size: number }>>();
-    assert.equal(entries[0]!.CreatedBy, '/bin/sh -c #(nop)  CMD ["default" "args"]');
+    assert.equal(entries[1]!.CreatedBy, '/bin/sh -c #(nop)  CMD ["default" "args"]');
     assert.ok(entries.some((e) => e.CreatedBy === '/bin/sh -c #(nop)  ENV APP=/srv/app GREETING=hello world'));
     assert.ok(entries.some((e) => e.CreatedBy === '/bin/sh -c #(nop)  ARG VERSION=1.0'));
     assert.ok(entries.every((e, i) => i === entries.length - 1 || e.Size === 0), 'metadata steps add no layers');
