@@ -3,7 +3,7 @@ import type { ContainerCreateRequest } from '../types/engine.js';
 import type { Snapshotter } from '../snapshot/snapshotter.js';
 import type { AttachOptions, AttachSession, WaitCondition } from '../container/index.js';
 import type { LogEntry } from '../container/logs.js';
-import { diffUpperDir, lowerDirsOf } from './layer-diff.js';
+import { snapshotDiff } from './layer-diff.js';
 
 // A RUN step is an ordinary container: created from the previous step's
 // image through the container service, attached for its output, started and
@@ -42,8 +42,8 @@ export interface RunStepOptions {
 export interface RunStepResult {
   id: string;
   exitCode: number;
-  /** The layer tar of what the command changed. */
-  diff(): Promise<Readable>;
+  /** The layer tar of what the command changed; call release once it is consumed. */
+  diff(): Promise<{ stream: Readable; release: () => Promise<void> }>;
 }
 
 export interface StepRunner {
@@ -95,13 +95,7 @@ export function containerStepRunner(containers: StepContainers, snapshotter: Sna
         return {
           id,
           exitCode: StatusCode,
-          async diff() {
-            const upper = await snapshotter.upperDir(id);
-            if (!snapshotter.upperIsDiff) throw new Error(`the ${snapshotter.name} storage driver cannot produce build layers yet`);
-            const mounts = await snapshotter.mounts(id);
-            const stubs = (o.mounts ?? []).map((m) => m.target.replace(/^\/+|\/+$/g, ''));
-            return diffUpperDir(upper, { lowers: lowerDirsOf(mounts[0]?.options ?? []), stubs });
-          },
+          diff: () => snapshotDiff(snapshotter, id, (o.mounts ?? []).map((m) => m.target.replace(/^\/+|\/+$/g, ''))),
         };
       } catch (err) {
         await containers.remove(id, { force: true }).catch(() => {});

@@ -18,7 +18,7 @@ import { cacheKey, type BuildCache } from './cache.js';
 import { checksumPath } from './context.js';
 import { copyEntry, expandSource, inRoot, mkdirInRoot, resolveChown, resolvedInRoot, statSource, type Owner } from './copy.js';
 import type { PatternMatcher } from './dockerignore.js';
-import { diffUpperDir, lowerDirsOf } from './layer-diff.js';
+import { snapshotDiff } from './layer-diff.js';
 import { parseTrigger, type Command, type CopyCmd, type HealthcheckCmd, type RunCmd, type Stage } from './instructions.js';
 import { processWord, processWords, type Env } from './shell-lex.js';
 
@@ -600,7 +600,12 @@ export class StageBuilder {
       if (result.exitCode !== 0) {
         throw new StepError(`The command '${argv.join(' ')}' returned a non-zero code: ${result.exitCode}`, result.exitCode);
       }
-      await this.commitLayer(await result.diff(), createdBy, key);
+      const diff = await result.diff();
+      try {
+        await this.commitLayer(diff.stream, createdBy, key);
+      } finally {
+        await diff.release();
+      }
     } finally {
       if (s.rm || s.forceRm) {
         await steps.remove(containerId).catch((err) => this.out.stream(`Removing intermediate container ${short(containerId)}: ${errorMessage(err)}\n`));
@@ -725,7 +730,6 @@ export class StageBuilder {
   /** Runs `fn` on a writable snapshot of the current image, then commits what changed as a layer. */
   private async withSnapshot(fn: (root: string) => Promise<void>, createdBy: string, key: string): Promise<void> {
     const { snapshotter } = this.job.deps;
-    if (!snapshotter.upperIsDiff) throw new SystemError(`the ${snapshotter.name} storage driver cannot produce build layers yet`);
     const snapKey = `berth-build-${randomBytes(8).toString('hex')}`;
     const mountpoint = join(this.job.scratchDir, `mnt-${randomBytes(6).toString('hex')}`);
     const mounts = await snapshotter.prepare(snapKey, this.topChain(), { 'berth.build': '1' });
@@ -737,8 +741,12 @@ export class StageBuilder {
       } finally {
         await unmountIfMounted(mountpoint);
       }
-      const upper = await snapshotter.upperDir(snapKey);
-      await this.commitLayer(diffUpperDir(upper, { lowers: lowerDirsOf(mounts[0]?.options ?? []) }), createdBy, key);
+      const diff = await snapshotDiff(snapshotter, snapKey);
+      try {
+        await this.commitLayer(diff.stream, createdBy, key);
+      } finally {
+        await diff.release();
+      }
     } finally {
       await unmountIfMounted(mountpoint).catch(() => {});
       await rm(mountpoint, { recursive: true, force: true }).catch(() => {});

@@ -447,3 +447,29 @@ describe('docker build against berthd (classic builder)', () => {
     }
   });
 });
+
+describe('docker build on the copy (vfs) storage driver', () => {
+  let d: TestDaemon;
+  let dir: string;
+  before(async () => {
+    d = await TestDaemon.start(['--storage-driver', 'vfs']);
+    await d.loadBusybox();
+    dir = await mkdtemp(join(tmpdir(), 'berth-build-vfs-'));
+  });
+  after(async () => {
+    await d?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('layers are the difference between full trees, deletions as whiteouts', async () => {
+    await writeFile(join(dir, 'f'), 'copied\n');
+    await writeFile(join(dir, 'Dockerfile'), 'FROM busybox\nCOPY f /app/f\nRUN rm /bin/true && echo made > /app/g\nRUN rm /app/f\nCMD ["sh", "-c", "ls /app; cat /app/g; ls /bin/true 2>&1 || true"]\n');
+    const r = await d.docker(['build', '-t', 'vfs:1', dir], { env: { DOCKER_BUILDKIT: '0' } });
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    const out = await d.docker(['run', '--rm', 'vfs:1']);
+    assert.equal(out.stdout, 'g\nmade\nls: /bin/true: No such file or directory\n');
+    const hist = (await d.request('GET', '/images/vfs:1/history')).json<Array<{ Size: number; CreatedBy: string }>>();
+    const copy = hist.find((h) => h.CreatedBy.includes('COPY file:'))!;
+    assert.equal(copy.Size, 7, 'the COPY layer holds only the copied file');
+  });
+});
