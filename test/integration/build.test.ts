@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request as httpRequest } from 'node:http';
 import { makeTar } from '../../src/archive/testing/make-tar.js';
-import { TestDaemon, type RunResult } from '../helpers/daemon.js';
+import { spawn } from 'node:child_process';
+import { TestDaemon, DOCKER, eventually, type RunResult } from '../helpers/daemon.js';
 
 // Dockerfiles built through the real docker CLI (classic builder,
 // DOCKER_BUILDKIT=0), the berth CLI and raw POST /build against a test
@@ -426,6 +427,32 @@ describe('docker build against berthd (classic builder)', () => {
     const after = (await d.request('GET', '/system/df')).json<{ BuildCache: unknown[] }>().BuildCache;
     assert.equal(after.length, 0);
     assert.equal((await run('viaberth:1')).stdout, 'berth\n', 'tagged images survive a prune');
+  });
+
+  it('--cache-from reuses the steps of a given image once the cache index forgot them', async () => {
+    const dir = await context({ 'f.txt': 'cf\n', Dockerfile: 'FROM busybox\nENV A=1\nCOPY f.txt /f\nRUN cat /f > /g\n' });
+    assert.equal((await docker(['build', '-t', 'cachefrom:1', dir])).code, 0);
+    assert.equal((await d.request('POST', '/build/prune?all=1')).status, 200);
+    const plain = await docker(['build', '-t', 'cachefrom:2', dir]);
+    assert.doesNotMatch(plain.stdout, /Using cache/, 'the index was emptied');
+    await d.request('POST', '/build/prune?all=1');
+    const r = await docker(['build', '--cache-from', 'cachefrom:1', '-t', 'cachefrom:3', dir]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.match(/ ---> Using cache/g)?.length, 3, r.stdout);
+    assert.equal((await inspect('cachefrom:3')).Id, (await inspect('cachefrom:1')).Id);
+  });
+
+  it('a client that hangs up cancels the build: the RUN container goes, nothing is tagged', async () => {
+    const dir = await context({ Dockerfile: 'FROM busybox\nRUN echo started && sleep 60\n' });
+    const child = spawn(DOCKER, ['build', '-t', 'cancelled:1', dir], { env: { ...process.env, DOCKER_HOST: d.host, DOCKER_CONFIG: join(d.dir, 'docker-config'), ...LEGACY } });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    const exited = new Promise((r) => child.once('close', r));
+    await eventually(async () => out.includes('started') && (await containers()) === 1);
+    child.kill('SIGTERM');
+    await exited;
+    await eventually(async () => (await containers()) === 0, 20_000);
+    assert.equal((await d.request('GET', '/images/cancelled:1/json')).status, 404);
   });
 
   it('answers 404, never 101, on the BuildKit endpoints buildx probes', async () => {
