@@ -46,6 +46,36 @@ async function measure(label: string, cmd: string, args: string[], env: Record<s
   return s;
 }
 
+/**
+ * Two commands measured alternately (a, b, a, b, …), so that a machine whose
+ * load drifts during the run weighs on both sides alike.
+ */
+async function measurePair(
+  a: { label: string; cmd: string; args: string[]; env: Record<string, string> },
+  b: { label: string; cmd: string; args: string[]; env: Record<string, string> } | undefined,
+  runs: number,
+): Promise<[Stats, Stats | undefined]> {
+  for (let i = 0; i < WARMUP; i++) {
+    await timeOnce(a.cmd, a.args, a.env);
+    if (b) await timeOnce(b.cmd, b.args, b.env);
+  }
+  const ta: number[] = [];
+  const tb: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    ta.push(await timeOnce(a.cmd, a.args, a.env));
+    if (b) tb.push(await timeOnce(b.cmd, b.args, b.env));
+  }
+  const stats = (t: number[]): Stats => {
+    t.sort((x, y) => x - y);
+    return { min: t[0]!, median: t[Math.floor(t.length / 2)]!, max: t[t.length - 1]! };
+  };
+  const sa = stats(ta);
+  line(a.label, sa, runs);
+  const sb = b ? stats(tb) : undefined;
+  if (b && sb) line(b.label, sb, runs);
+  return [sa, sb];
+}
+
 /** N `run -d` at once, until all of them answered (each answers once its container runs). */
 async function concurrentRuns(label: string, env: Record<string, string>): Promise<number> {
   const start = process.hrtime.bigint();
@@ -130,13 +160,12 @@ async function main(): Promise<void> {
       const buildRuns = Math.max(5, Math.floor(RUNS / 2));
       const legacy = { DOCKER_BUILDKIT: '0' };
       console.log(`\ndocker build (classic builder), 10 steps with five 1 MB COPYs`);
-      const coldBerth = await measure('cold (--no-cache), docker CLI → berthd', DOCKER, ['build', '--no-cache', '-t', 'bench-build', ctx], { ...berthEnv, ...legacy }, buildRuns);
-      const cachedBerth = await measure('all steps cached, docker CLI → berthd', DOCKER, ['build', '-t', 'bench-build', ctx], { ...berthEnv, ...legacy }, buildRuns);
-      build = { coldBerth, cachedBerth };
-      if (refEnv) {
-        build.coldRef = await measure('cold (--no-cache), docker CLI → reference', DOCKER, ['build', '--no-cache', '-t', 'bench-build', ctx], { ...refEnv, ...legacy }, buildRuns);
-        build.cachedRef = await measure('all steps cached, docker CLI → reference', DOCKER, ['build', '-t', 'bench-build', ctx], { ...refEnv, ...legacy }, buildRuns);
-      }
+      const side = (label: string, env: Record<string, string>, args: string[]) => ({ label, cmd: DOCKER, args, env: { ...env, ...legacy } });
+      const cold = ['build', '--no-cache', '-t', 'bench-build', ctx];
+      const cached = ['build', '-t', 'bench-build', ctx];
+      const [coldBerth, coldRef] = await measurePair(side('cold (--no-cache), docker CLI → berthd', berthEnv, cold), refEnv ? side('cold (--no-cache), docker CLI → reference', refEnv, cold) : undefined, buildRuns);
+      const [cachedBerth, cachedRef] = await measurePair(side('all steps cached, docker CLI → berthd', berthEnv, cached), refEnv ? side('all steps cached, docker CLI → reference', refEnv, cached) : undefined, buildRuns);
+      build = { coldBerth, cachedBerth, ...(coldRef ? { coldRef } : {}), ...(cachedRef ? { cachedRef } : {}) };
     } finally {
       rmSync(ctx, { recursive: true, force: true });
     }

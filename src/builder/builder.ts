@@ -298,7 +298,8 @@ export class Builder {
     }
     let final: StageResult;
     try {
-      await Promise.allSettled(order.map((i) => results.get(i)!)).finally(() => this.cache.flush().catch(() => {}));
+      // Usage bookkeeping after the build, off its critical path.
+      void Promise.allSettled(order.map((i) => results.get(i)!)).then(() => this.cache.flush().catch(() => {}));
       const settled = await Promise.allSettled(order.map((i) => results.get(i)!));
       const firstFailure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected' && !(s.reason instanceof Error && s.reason.message === 'another stage failed'));
       if (firstFailure) throw firstFailure.reason;
@@ -315,7 +316,9 @@ export class Builder {
     emit({ aux: { ID: final.imageId } });
     write(`Successfully built ${short(final.imageId)}\n`);
     for (const t of opts.tags) {
-      await this.deps.images.tag(final.imageId, t);
+      // A tag already on this image is left as it is (dockerd's reference store does the same).
+      const current = await this.deps.images.resolve(t).catch(() => undefined);
+      if (current?.id !== final.imageId || !current.repoTags.includes(familiarString(tagNameOnly(parseNormalizedNamed(t))))) await this.deps.images.tag(final.imageId, t);
       const name = familiarString(tagNameOnly(parseNormalizedNamed(t)));
       this.deps.onTagged?.(final.imageId, name);
       write(`Successfully tagged ${name}\n`);

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeJsonAtomic } from '../util/atomic-file.js';
 
 // The layer cache of the classic builder: a step is reused when the image it
 // starts from, the instruction after substitution (for RUN with the build
@@ -54,6 +53,10 @@ export class BuildCache {
     this.loaded ??= (async () => {
       await mkdir(this.root, { recursive: true, mode: 0o700 });
       for (const name of await readdir(this.root)) {
+        if (name.endsWith('.tmp')) {
+          await rm(join(this.root, name), { force: true });
+          continue;
+        }
         if (!/^[a-f0-9]{64}\.json$/.test(name)) continue;
         try {
           const e = JSON.parse(await readFile(join(this.root, name), 'utf8')) as CacheEntry;
@@ -88,7 +91,24 @@ export class BuildCache {
     this.dirty.clear();
     for (const k of keys) {
       const e = this.entries.get(k);
-      if (e) await writeJsonAtomic(join(this.root, `${k}.json`), e);
+      if (e) await this.write(e).catch(() => {});
+    }
+  }
+
+  /**
+   * One entry file, replaced whole by rename. Not fsynced: an entry lost or
+   * emptied by a crash is only a cache miss (load() drops unreadable files),
+   * and the images it points at are stored durably by the image store.
+   */
+  private async write(e: CacheEntry): Promise<void> {
+    const path = join(this.root, `${e.key}.json`);
+    const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+    try {
+      await writeFile(tmp, JSON.stringify(e));
+      await rename(tmp, path);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
     }
   }
 
@@ -96,7 +116,7 @@ export class BuildCache {
     await this.load();
     const now = new Date().toISOString();
     const e: CacheEntry = { ...entry, created: now, lastUsed: now, usageCount: 0 };
-    await writeJsonAtomic(join(this.root, `${e.key}.json`), e);
+    await this.write(e);
     this.entries.set(e.key, e);
   }
 

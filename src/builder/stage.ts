@@ -189,8 +189,9 @@ export class StageBuilder {
     const from = this.stage.from;
     this.printStep(from.original);
     await this.from();
-    this.out.stream(` ---> ${short(this.imageId || 'scratch')}\n`);
+    // ONBUILD triggers of the base run as part of the FROM step, as in the classic builder.
     await this.runTriggers();
+    this.out.stream(` ---> ${short(this.imageId)}\n`);
     for (const cmd of [...this.stage.commands, ...this.extra]) {
       if (this.job.signal.aborted) throw this.job.signal.reason instanceof Error ? this.job.signal.reason : new Error('build canceled');
       this.printStep(cmd.original);
@@ -199,10 +200,7 @@ export class StageBuilder {
       this.log?.('debug', `build: step ${this.step - 1} (${cmd.kind}) took ${(performance.now() - t0).toFixed(1)} ms`);
       this.out.stream(` ---> ${short(this.imageId)}\n`);
     }
-    if (!this.imageId) {
-      // A stage of only FROM scratch: an image with no layers.
-      await this.commitConfig('', true);
-    }
+    if (!this.imageId) await this.ensureImage();
     return { imageId: this.imageId, config: this.config };
   }
 
@@ -389,7 +387,11 @@ export class StageBuilder {
     if (this.job.settings.noCache) return false;
     const hit = await this.job.cache.lookup(key, async (id) => (await this.job.deps.images.get(id)) !== undefined);
     let img = hit ? await this.job.deps.images.get(hit.imageId) : undefined;
-    if (!img) img = await this.fromCacheImages(key);
+    if (!img) {
+      img = await this.fromCacheImages();
+      // Remember the match, so the next build finds it without --cache-from.
+      if (img) await this.job.cache.store({ key, imageId: img.id, description: this.lastCreatedBy, size: 0, parent: this.imageId });
+    }
     if (!img) return false;
     this.out.stream(' ---> Using cache\n');
     this.imageId = img.id;
@@ -400,7 +402,7 @@ export class StageBuilder {
   private lastCreatedBy = '';
 
   /** --cache-from: an image (or an ancestor) whose history continues ours with this very step. */
-  private async fromCacheImages(_key: string): Promise<ImageRecord | undefined> {
+  private async fromCacheImages(): Promise<ImageRecord | undefined> {
     const { cacheFrom } = this.job.settings;
     if (cacheFrom.length === 0) return undefined;
     const mine = this.config.history ?? [];
@@ -426,6 +428,15 @@ export class StageBuilder {
     const key = cacheKey({ parent: this.imageId, instruction: createdBy });
     if (!force && (await this.lookupCache(key))) return;
     await this.commit(createdBy, undefined, key, 0);
+  }
+
+  /** FROM scratch has no image yet: store its (empty) config so a container or a stage can refer to it. */
+  private async ensureImage(): Promise<void> {
+    const config = clone(this.config);
+    config.created = new Date().toISOString();
+    const img = await this.job.deps.images.createImage(config, {});
+    this.imageId = img.id;
+    this.config = clone(img.config);
   }
 
   /** Stores the next image: the current config plus a history entry, and a layer when given. */
@@ -572,7 +583,7 @@ export class StageBuilder {
   }
 
   private async execRun(argv: string[], argEnv: string[], proxies: string[], network: string, mounts: NonNullable<RunStepOptions['mounts']>, createdBy: string, key: string): Promise<void> {
-    if (!this.imageId) await this.commitConfig('(empty image for RUN)', true);
+    if (!this.imageId) await this.ensureImage();
 
     const { steps } = this.job.deps;
     let containerId = '';

@@ -240,6 +240,16 @@ describe('docker build against berthd (classic builder)', () => {
     assert.match(bad.stderr, /failed to reach build target nope in Dockerfile/);
   });
 
+  it('FROM scratch: an image made only of what the Dockerfile copies in', async () => {
+    const dir = await context({ Dockerfile: 'FROM scratch\nCOPY --from=busybox /bin/busybox /busybox\nENTRYPOINT ["/busybox"]\nCMD ["echo", "from scratch"]\n' });
+    const r = await docker(['build', '-t', 'scratchy:1', dir]);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.match(r.stdout, /^Step 1\/4 : FROM scratch\n ---> \n/m, 'an empty ID for scratch, as the classic builder prints it');
+    assert.equal((await run('scratchy:1')).stdout, 'from scratch\n');
+    const layers = (await d.request('GET', '/images/scratchy:1/history')).json<Array<{ Size: number }>>().filter((h) => h.Size > 0);
+    assert.equal(layers.length, 1, 'one layer: the copied binary');
+  });
+
   it('.dockerignore leaves files out, with exceptions; the Dockerfile and .dockerignore still reach the daemon', async () => {
     const dir = await context({
       '.dockerignore': '*.secret\nlogs\n!logs/keep.log\n**/*.tmp\nDockerfile\n',
