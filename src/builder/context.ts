@@ -6,7 +6,8 @@ import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract as tarExtract, type Header } from 'tar-stream';
 import { decompress } from '../archive/compression.js';
-import { entryPath, secureResolve } from '../archive/secure-path.js';
+import { resolveInRootParts } from '../archive/in-root.js';
+import { entryPath } from '../archive/secure-path.js';
 import { InvalidParameterError } from '../errors/index.js';
 import { PatternMatcher, readDockerignore } from './dockerignore.js';
 
@@ -77,7 +78,7 @@ export async function extractContext(body: Readable, dir: string, opts: ExtractO
         continue;
       }
       // The parent is resolved inside the context; the last component is never followed.
-      const parent = secureResolve(dir, parts.slice(0, -1));
+      const parent = resolveInRootParts(dir, parts.slice(0, -1));
       const target = join(dir, ...parent, parts[parts.length - 1]!);
       await mkdir(join(dir, ...parent), { recursive: true, mode: 0o755 });
       const mode = (h.mode ?? 0o644) & 0o7777;
@@ -115,7 +116,7 @@ export async function extractContext(body: Readable, dir: string, opts: ExtractO
           entry.resume();
           break;
         case 'link': {
-          const src = join(dir, ...secureResolve(dir, entryPath(h.linkname ?? '', 'build context link')));
+          const src = join(dir, ...resolveInRootParts(dir, entryPath(h.linkname ?? '', 'build context link')));
           await clearForWrite(target, false);
           await link(src, target);
           const known = digests.get(src);

@@ -1,6 +1,6 @@
 import { copyFile, lchown, lstat, lutimes, mkdir, readFile, readdir, readlink, rm, symlink, chmod, utimes, unlink } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import { secureResolve } from '../archive/secure-path.js';
+import { mkdirAllInRoot, resolveInRoot } from '../archive/in-root.js';
 import { InvalidParameterError, NotFoundError } from '../errors/index.js';
 
 // COPY and ADD's file operations. Sources are looked up inside their root
@@ -41,40 +41,19 @@ async function lstatOrUndefined(path: string) {
   }
 }
 
-/** Splits a path into clean components (no `.`, `..` kept for the resolver). */
-function parts(path: string): string[] {
-  return path.split('/').filter((p) => p !== '' && p !== '.');
-}
-
 /** The absolute host path of `rel` in `root`, parents resolved inside root, last component not followed. */
 export function inRoot(root: string, rel: string): string {
-  const ps = posix.normalize('/' + rel).split('/').filter(Boolean);
-  if (ps.length === 0) return root;
-  const parent = secureResolve(root, ps.slice(0, -1));
-  return join(root, ...parent, ps[ps.length - 1]!);
+  return resolveInRoot(root, rel, { followFinal: false });
 }
 
 /** `rel` fully resolved inside root (the last component followed too). */
 export function resolvedInRoot(root: string, rel: string): string {
-  return join(root, ...secureResolve(root, parts(rel)));
+  return resolveInRoot(root, rel);
 }
 
 /** Creates the directories of `rel` inside root that are missing (0755, owner). */
 export async function mkdirInRoot(root: string, rel: string, owner?: Owner): Promise<string> {
-  let cur: string[] = [];
-  for (const p of parts(posix.normalize('/' + rel))) {
-    cur = secureResolve(root, [...cur, p]);
-    const abs = join(root, ...cur);
-    const st = await lstatOrUndefined(abs);
-    if (!st) {
-      await mkdir(abs, { mode: 0o755 });
-      await chmod(abs, 0o755);
-      if (owner) await lchown(abs, owner.uid, owner.gid);
-    } else if (!st.isDirectory()) {
-      throw new InvalidParameterError(`cannot copy to non-directory: ${posix.join('/', ...cur)}`);
-    }
-  }
-  return join(root, ...cur);
+  return mkdirAllInRoot(root, rel, { mode: 0o755, ...(owner ? { uid: owner.uid, gid: owner.gid } : {}) });
 }
 
 /** Copies source entry `src` (already resolved) to `dest` (a host path inside the target root). */
