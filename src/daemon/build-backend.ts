@@ -28,18 +28,6 @@ export async function buildBackend(o: {
   return {
     prepare: (context, opts) => builder.prepare(context, opts),
     prune: (opts) => builder.prune(opts),
-    async diskUsage() {
-      const images = await o.images.list({ all: true });
-      const counts = o.imageBackend.containerCounts();
-      const containers = await o.containers.list({ all: true, size: true });
-      const buildCache = await builder.usage();
-      return {
-        LayersSize: images.reduce((n, i) => n + i.size, 0),
-        Images: images.map((i) => o.images.summary(i, counts.get(i.id) ?? 0)),
-        Containers: containers,
-        Volumes: [],
-        BuildCache: buildCache,
-      };
-    },
+    buildCache: () => builder.usage(),
   };
 }

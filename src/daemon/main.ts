@@ -77,7 +77,7 @@ export async function runDaemon(config: DaemonConfig, log: Logger): Promise<void
     const router = new Router()
       .add(systemRoutes({
         events,
-        df: (types) => systemDf({ images, containers: svc, volumes, snapshotter }, types),
+        df: (types) => systemDf({ images, containers: svc, volumes, snapshotter, buildCache: () => builds.buildCache() }, types),
         version: async () => systemVersion({ runtimeName: chosen.name, runtimeVersion, conmonVersion }),
         info: async () => systemInfo({
           id: engineId,

@@ -36,6 +36,7 @@ export interface SystemBackend {
 }
 
 export type VolumeBackend = Pick<VolumeService, 'list' | 'create' | 'inspect' | 'remove' | 'prune'>;
+
 /** POST /build and the build cache (src/builder behind it). */
 export interface BuildBackend {
   /** Refuses bad input before answering; `run` then streams the build. */
@@ -44,6 +45,6 @@ export interface BuildBackend {
     dispose: () => Promise<void>;
   }>;
   prune(opts: { all?: boolean; untilMs?: number }): Promise<import('../../builder/index.js').PruneResult>;
-  /** GET /system/df: images, containers, volumes and the build cache. */
-  diskUsage(): Promise<Record<string, unknown>>;
+  /** The build cache entries, for GET /system/df. */
+  buildCache(): Promise<import('../../builder/index.js').BuildCacheRecord[]>;
 }

@@ -7,7 +7,8 @@ import type { BuildBackend } from './backend.js';
 import { sendJson } from './system.js';
 
 // POST /build (the classic builder's API: a tar context in, JSON lines of
-// progress out), the build cache, and the endpoints BuildKit clients probe.
+// progress out) and the build cache's prune. BuildKit's /grpc and /session
+// stay unrouted: buildx must get a 404 there, never a 101.
 
 function jsonParam<T>(q: URLSearchParams, name: string, fallback: T): T {
   const raw = q.get(name);
@@ -98,11 +99,6 @@ export function buildRoutes(b: BuildBackend): Route[] {
         // Builds end when their client hangs up; there is nothing else to cancel.
         res.writeHead(200).end();
       },
-    },
-    {
-      method: 'GET',
-      path: '/system/df',
-      handler: async ({ res }) => sendJson(res, 200, await b.diskUsage()),
     },
   ];
 }
