@@ -64,8 +64,11 @@ describe('docker build against berthd (classic builder)', () => {
     work = await mkdtemp(join(tmpdir(), 'berth-build-test-'));
   });
   after(async () => {
-    await d?.stop();
-    if (work) await rm(work, { recursive: true, force: true });
+    try {
+      await d?.stop();
+    } finally {
+      if (work) await rm(work, { recursive: true, force: true });
+    }
   });
 
   it('builds every config instruction into the image config and history as Docker does', async () => {
@@ -494,8 +497,11 @@ describe('docker build on the copy (vfs) storage driver', () => {
     dir = await mkdtemp(join(tmpdir(), 'berth-build-vfs-'));
   });
   after(async () => {
-    await d?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    try {
+      await d?.stop();
+    } finally {
+      if (dir) await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('layers are the difference between full trees, deletions as whiteouts', async () => {
