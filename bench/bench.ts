@@ -4,7 +4,10 @@
 // medians and ratios (reference / berth: > 1 means berth is faster); where no
 // reference engine can run, the anchors measured in DESIGN.md stand in.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { TestDaemon, BERTH, DOCKER } from '../test/helpers/daemon.js';
 import { ReferenceDocker, descendants } from './reference-docker.js';
 
@@ -41,6 +44,36 @@ async function measure(label: string, cmd: string, args: string[], env: Record<s
   const s = { min: times[0]!, median: times[Math.floor(times.length / 2)]!, max: times[times.length - 1]! };
   line(label, s, runs);
   return s;
+}
+
+/**
+ * Two commands measured alternately (a, b, a, b, …), so that a machine whose
+ * load drifts during the run weighs on both sides alike.
+ */
+async function measurePair(
+  a: { label: string; cmd: string; args: string[]; env: Record<string, string> },
+  b: { label: string; cmd: string; args: string[]; env: Record<string, string> } | undefined,
+  runs: number,
+): Promise<[Stats, Stats | undefined]> {
+  for (let i = 0; i < WARMUP; i++) {
+    await timeOnce(a.cmd, a.args, a.env);
+    if (b) await timeOnce(b.cmd, b.args, b.env);
+  }
+  const ta: number[] = [];
+  const tb: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    ta.push(await timeOnce(a.cmd, a.args, a.env));
+    if (b) tb.push(await timeOnce(b.cmd, b.args, b.env));
+  }
+  const stats = (t: number[]): Stats => {
+    t.sort((x, y) => x - y);
+    return { min: t[0]!, median: t[Math.floor(t.length / 2)]!, max: t[t.length - 1]! };
+  };
+  const sa = stats(ta);
+  line(a.label, sa, runs);
+  const sb = b ? stats(tb) : undefined;
+  if (b && sb) line(b.label, sb, runs);
+  return [sa, sb];
 }
 
 /** N `run -d` at once, until all of them answered (each answers once its container runs). */
@@ -117,11 +150,33 @@ async function main(): Promise<void> {
     await d.docker(['rm', '-f', ...names]);
     if (ref) await ref.docker(['rm', '-f', ...names]);
 
+    // The builder: a 10-step Dockerfile (ENV, WORKDIR, five COPYs of 1 MB, a RUN, a LABEL),
+    // built cold (--no-cache) and rebuilt with every step cached, classic builder on both.
+    const ctx = mkdtempSync(join(tmpdir(), 'berth-bench-build-'));
+    let build: { coldBerth: Stats; cachedBerth: Stats; coldRef?: Stats; cachedRef?: Stats };
+    try {
+      for (let i = 1; i <= 5; i++) writeFileSync(join(ctx, `f${i}`), randomBytes(1024 * 1024));
+      writeFileSync(join(ctx, 'Dockerfile'), ['FROM busybox', 'ENV APP=/app', 'WORKDIR /app', 'COPY f1 .', 'COPY f2 .', 'COPY f3 .', 'COPY f4 .', 'COPY f5 .', 'RUN cat f1 f2 f3 f4 f5 > /dev/null && echo built > marker', 'LABEL bench=build'].join('\n') + '\n');
+      const buildRuns = Math.max(5, Math.floor(RUNS / 2));
+      const legacy = { DOCKER_BUILDKIT: '0' };
+      console.log(`\ndocker build (classic builder), 10 steps with five 1 MB COPYs`);
+      const side = (label: string, env: Record<string, string>, args: string[]) => ({ label, cmd: DOCKER, args, env: { ...env, ...legacy } });
+      const cold = ['build', '--no-cache', '-t', 'bench-build', ctx];
+      const cached = ['build', '-t', 'bench-build', ctx];
+      const [coldBerth, coldRef] = await measurePair(side('cold (--no-cache), docker CLI → berthd', berthEnv, cold), refEnv ? side('cold (--no-cache), docker CLI → reference', refEnv, cold) : undefined, buildRuns);
+      const [cachedBerth, cachedRef] = await measurePair(side('all steps cached, docker CLI → berthd', berthEnv, cached), refEnv ? side('all steps cached, docker CLI → reference', refEnv, cached) : undefined, buildRuns);
+      build = { coldBerth, cachedBerth, ...(coldRef ? { coldRef } : {}), ...(cachedRef ? { cachedRef } : {}) };
+    } finally {
+      rmSync(ctx, { recursive: true, force: true });
+    }
+
     console.log('\nratios (reference / berth; > 1 means berth is faster or smaller):');
     console.log(`  run --rm, docker CLI       ${ratio(viaRef?.median, viaDocker.median)}   ${Object.entries(ANCHORS).map(([a, ms]) => `${a}: ${(ms / viaDocker.median).toFixed(2)}x`).join('   ')}`);
     console.log(`  run --rm, berth CLI        ${ratio(viaRef?.median, viaBerth.median)}`);
     console.log(`  ${CONCURRENT} concurrent run -d     ${ratio(concRef, concBerth)}`);
     console.log(`  engine memory              ${ratio(memRef, memBerth)}`);
+    console.log(`  build, cold                ${ratio(build.coldRef?.median, build.coldBerth.median)}`);
+    console.log(`  build, all cached          ${ratio(build.cachedRef?.median, build.cachedBerth.median)}   (berth/reference ${build.cachedRef ? (build.cachedBerth.median / build.cachedRef.median).toFixed(2) : 'n/a'}; the goal is <= 0.5)`);
   } finally {
     await ref?.stop();
     await d.stop();

@@ -164,6 +164,8 @@ export class ApiServer {
       const method = req.method ?? 'GET';
       const found = this.o.router.match(method, path);
       if (!found.handler) {
+        // An upgrade nobody serves (buildx probing /grpc, /session) gets its 404 and the connection closes.
+        if (upgradeSocket) res.setHeader('Connection', 'close');
         this.sendError(res, found.pathExists && method !== 'OPTIONS' ? 405 : 404, found.pathExists ? 'method not allowed' : 'page not found');
         upgradeSocket?.end();
         return;

@@ -55,6 +55,8 @@ const load = {
   load: () => import('./commands/image-distribution.js').then((m) => m.loadCommand),
   registryServe: () => import('./commands/registry-serve.js').then((m) => m.registryServeCommand),
   registryGc: () => import('./commands/registry-serve.js').then((m) => m.registryGcCommand),
+  build: () => import('./commands/image-build.js').then((m) => m.buildCommand),
+  builderPrune: () => import('./commands/image-build.js').then((m) => m.builderPruneCommand),
 } satisfies Record<string, Loader>;
 
 function entry(e: Omit<CommandEntry, 'load'>, loader: Loader): CommandEntry {
@@ -136,6 +138,9 @@ const version = entry({ name: 'version', use: 'version [OPTIONS]', short: 'Show 
 const info = entry({ name: 'info', use: 'info [OPTIONS]', short: 'Display system-wide information', aliasesLine: 'berth system info, berth info', commonOrder: 12 }, load.info);
 const events = entry({ name: 'events', use: 'events [OPTIONS]', short: 'Get real time events from the server', aliasesLine: 'berth system events, berth events' }, load.events);
 
+const build = entry({ name: 'build', use: 'build [OPTIONS] PATH | URL | -', short: 'Build an image from a Dockerfile', aliasesLine: 'berth image build, berth build, berth builder build', commonOrder: 4 }, load.build);
+const builderPrune = entry({ name: 'prune', use: 'prune', short: 'Remove build cache' }, load.builderPrune);
+
 const pull = entry({ name: 'pull', use: 'pull [OPTIONS] NAME[:TAG|@DIGEST]', short: 'Download an image from a registry', aliasesLine: 'berth image pull, berth pull', commonOrder: 5 }, load.pull);
 const push = entry({ name: 'push', use: 'push [OPTIONS] NAME[:TAG]', short: 'Upload an image to a registry', aliasesLine: 'berth image push, berth push', commonOrder: 6 }, load.push);
 const login = entry({ name: 'login', use: 'login [OPTIONS] [SERVER]', short: 'Authenticate to a registry', commonOrder: 8 }, load.login);
@@ -146,7 +151,7 @@ const loadEntry = entry({ name: 'load', use: 'load [OPTIONS]', short: 'Load an i
 /** Top-level commands (`berth run`, `berth ps`, …). */
 export const COMMANDS: readonly CommandEntry[] = [
   run, exec, create, start, stop, kill, rm, restart, rename, wait, attach, cp, diff, exportEntry, pause, unpause, port, top, stats, update, ps, logs, inspect, images, rmi, tag, importEntry, history, version, info, events,
-  pull, push, login, logout, save, loadEntry,
+  build, pull, push, login, logout, save, loadEntry,
 ];
 
 /** `berth container …`, `berth image …`, `berth system …`. */
@@ -185,6 +190,7 @@ export const GROUPS: readonly GroupEntry[] = [
     name: 'image',
     short: 'Manage images',
     subcommands: [
+      { ...build, aliases: [], commonOrder: undefined },
       history,
       importEntry,
       entry({ name: 'inspect', use: 'inspect [OPTIONS] IMAGE [IMAGE...]', short: 'Display detailed information on one or more images' }, load.imageInspect),
@@ -204,6 +210,11 @@ export const GROUPS: readonly GroupEntry[] = [
       entry({ name: 'serve', use: 'serve [OPTIONS]', short: 'Serve the OCI Distribution (registry v2) API from a storage directory' }, load.registryServe),
       entry({ name: 'garbage-collect', aliases: ['gc'], use: 'garbage-collect [OPTIONS]', short: 'Delete blobs no manifest of the registry refers to' }, load.registryGc),
     ],
+  },
+  {
+    name: 'builder',
+    short: 'Manage builds',
+    subcommands: [{ ...build, aliases: [], commonOrder: undefined }, builderPrune],
   },
   {
     name: 'system',

@@ -4,11 +4,12 @@ import { randomUUID } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { errorMessage } from '../errors/index.js';
 import { imageBackend } from './image-backend.js';
-import { ApiServer, Router, systemRoutes, containerRoutes, distributionRoutes, execRoutes, imageRoutes, volumeRoutes } from '../api/index.js';
+import { ApiServer, Router, systemRoutes, containerRoutes, distributionRoutes, execRoutes, imageRoutes, volumeRoutes, buildRoutes } from '../api/index.js';
 import { VolumeService } from '../volume/index.js';
 import { systemDf } from './system-df.js';
 import { DistributionService } from '../distribution/index.js';
 import { distributionBackend } from './distribution-backend.js';
+import { buildBackend } from './build-backend.js';
 import { EventBus } from '../events/index.js';
 import { ContainerService } from '../container/index.js';
 import { ConmonTaskService, OciRuntime, availableRuntimes, chooseRuntime, detectCgroupLayout, findExecutable } from '../runtime/index.js';
@@ -78,10 +79,12 @@ export async function runDaemon(config: DaemonConfig, log: Logger): Promise<void
     const engineId = await readOrCreateEngineId(join(config.dataRoot, 'engine-id'));
     const [runtimeVersion, conmonVersion, operatingSystem] = await Promise.all([binaryVersion(chosen.path), binaryVersion(conmonPath), operatingSystemName()]);
     const svc = containers;
+    const images_ = imageBackend(images, svc, events, distribution);
+    const builds = await buildBackend({ root: join(config.dataRoot, 'builder'), images, imageBackend: images_, snapshotter, containers: svc, events, log });
     const router = new Router()
       .add(systemRoutes({
         events,
-        df: (types) => systemDf({ images, containers: svc, volumes, snapshotter }, types),
+        df: (types) => systemDf({ images, containers: svc, volumes, snapshotter, buildCache: () => builds.buildCache() }, types),
         version: async () => systemVersion({ runtimeName: chosen.name, runtimeVersion, conmonVersion }),
         info: async () => systemInfo({
           id: engineId,
@@ -102,8 +105,9 @@ export async function runDaemon(config: DaemonConfig, log: Logger): Promise<void
       .add(containerRoutes(svc))
       .add(execRoutes(svc))
       .add(distributionRoutes(distributionBackend(images, distribution)))
-      .add(imageRoutes(imageBackend(images, svc, events, distribution)))
-      .add(volumeRoutes(volumes));
+      .add(imageRoutes(images_))
+      .add(volumeRoutes(volumes))
+      .add(buildRoutes(builds));
 
     const api = new ApiServer({ router, engineVersion: ENGINE_VERSION, log });
     cleanups.push(() => api.close());

@@ -4,9 +4,9 @@ import type { Snapshotter } from '../snapshot/snapshotter.js';
 import type { VolumeService } from '../volume/index.js';
 import type { SystemDfResponse } from '../types/volume.js';
 
-/** GET /system/df: disk use of images, containers and volumes (no build cache in berth). */
+/** GET /system/df: disk use of images, containers, volumes and the build cache. */
 export async function systemDf(
-  parts: { images: ImageStore; containers: ContainerService; volumes: VolumeService; snapshotter: Snapshotter },
+  parts: { images: ImageStore; containers: ContainerService; volumes: VolumeService; snapshotter: Snapshotter; buildCache?: () => Promise<unknown[]> },
   types: string[],
 ): Promise<SystemDfResponse> {
   const want = (t: string) => types.length === 0 || types.includes(t);
@@ -21,5 +21,6 @@ export async function systemDf(
   }
   if (want('container')) out.Containers = await parts.containers.list({ all: true, size: true });
   if (want('volume')) out.Volumes = await parts.volumes.usage();
+  if (want('build-cache') && parts.buildCache) out.BuildCache = await parts.buildCache();
   return out;
 }

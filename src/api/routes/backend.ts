@@ -59,3 +59,15 @@ export interface SystemBackend {
 }
 
 export type VolumeBackend = Pick<VolumeService, 'list' | 'create' | 'inspect' | 'remove' | 'prune'>;
+
+/** POST /build and the build cache (src/builder behind it). */
+export interface BuildBackend {
+  /** Refuses bad input before answering; `run` then streams the build. */
+  prepare(context: import('node:stream').Readable, opts: import('../../builder/index.js').BuildOptions): Promise<{
+    run: (emit: (m: JSONMessage) => void) => Promise<string>;
+    dispose: () => Promise<void>;
+  }>;
+  prune(opts: { all?: boolean; untilMs?: number }): Promise<import('../../builder/index.js').PruneResult>;
+  /** The build cache entries, for GET /system/df. */
+  buildCache(): Promise<import('../../builder/index.js').BuildCacheRecord[]>;
+}

@@ -1,0 +1,104 @@
+import type { Route } from '../router.js';
+import { InvalidParameterError, NotImplementedError } from '../../errors/index.js';
+import { buildErrorMessage, type BuildOptions } from '../../builder/index.js';
+import { boolParam, filtersParam, intParam } from '../params.js';
+import { writeJsonLine } from '../streams.js';
+import type { BuildBackend } from './backend.js';
+import { sendJson } from './system.js';
+
+// POST /build (the classic builder's API: a tar context in, JSON lines of
+// progress out) and the build cache's prune. BuildKit's /grpc and /session
+// stay unrouted: buildx must get a 404 there, never a 101.
+
+function jsonParam<T>(q: URLSearchParams, name: string, fallback: T): T {
+  const raw = q.get(name);
+  if (raw === null || raw === '') return fallback;
+  try {
+    return JSON.parse(raw) as T;
+  } catch {
+    throw new InvalidParameterError(`invalid value for ${name}: ${raw}`);
+  }
+}
+
+/** Go durations and plain seconds for the until filter. */
+function untilMs(v: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(v);
+  if (!m) throw new InvalidParameterError(`invalid filter 'until=${v}'`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] ?? 's']!;
+  return Number(m[1]) * unit;
+}
+
+export function buildRoutes(b: BuildBackend): Route[] {
+  return [
+    {
+      method: 'POST',
+      path: '/build',
+      handler: async ({ req, res, query, signal }) => {
+        if (query.get('version') === '2') throw new NotImplementedError('BuildKit is not supported by berthd; build with DOCKER_BUILDKIT=0 (the classic builder)');
+        if (query.get('remote')) throw new NotImplementedError('building from a remote context (URL or git) is not supported by berthd; send the context as a tar');
+        const buildargs = jsonParam<Record<string, string | null>>(query, 'buildargs', {});
+        const labels = jsonParam<Record<string, string>>(query, 'labels', {});
+        const cacheFrom = jsonParam<string[]>(query, 'cachefrom', []);
+        const extraHosts = (query.get('extrahosts') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+        const opts: BuildOptions = {
+          tags: query.getAll('t').filter(Boolean),
+          buildArgs: buildargs,
+          noCache: boolParam(query, 'nocache'),
+          pull: boolParam(query, 'pull'),
+          rm: boolParam(query, 'rm', true),
+          forceRm: boolParam(query, 'forcerm'),
+          labels,
+          quiet: boolParam(query, 'q'),
+          cacheFrom,
+          extraHosts,
+          signal,
+        };
+        const dockerfile = query.get('dockerfile');
+        if (dockerfile) opts.dockerfile = dockerfile;
+        const target = query.get('target');
+        if (target) opts.target = target;
+        const networkmode = query.get('networkmode');
+        if (networkmode) opts.networkMode = networkmode;
+        const platform = query.get('platform');
+        if (platform) opts.platform = platform;
+        const memory = intParam(query, 'memory');
+        if (memory) opts.memory = memory;
+        const shmsize = intParam(query, 'shmsize');
+        if (shmsize) opts.shmSize = shmsize;
+
+        const build = await b.prepare(req, opts);
+        try {
+          res.writeHead(200, { 'Content-Type': 'application/json' });
+          res.flushHeaders();
+          try {
+            await build.run((m) => writeJsonLine(res, m));
+          } catch (err) {
+            writeJsonLine(res, buildErrorMessage(err));
+          }
+          res.end();
+        } finally {
+          await build.dispose();
+        }
+      },
+    },
+    {
+      method: 'POST',
+      path: '/build/prune',
+      handler: async ({ res, query }) => {
+        const filters = filtersParam(query);
+        const opts: { all?: boolean; untilMs?: number } = { all: boolParam(query, 'all') };
+        const until = filters.until?.[0];
+        if (until) opts.untilMs = untilMs(until);
+        sendJson(res, 200, await b.prune(opts));
+      },
+    },
+    {
+      method: 'POST',
+      path: '/build/cancel',
+      handler: async ({ res }) => {
+        // Builds end when their client hangs up; there is nothing else to cancel.
+        res.writeHead(200).end();
+      },
+    },
+  ];
+}

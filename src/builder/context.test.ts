@@ -1,0 +1,115 @@
+import { describe, it, beforeEach, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, readlink, rm, lstat, writeFile, mkdir, chmod } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
+import { createHash } from 'node:crypto';
+import { makeTar } from '../archive/testing/make-tar.js';
+import { checksumPath, extractContext, loadDockerignore } from './context.js';
+import { cacheKey, BuildCache } from './cache.js';
+
+describe('build context', () => {
+  let dir: string;
+  let ctx: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'berth-ctx-test-'));
+    ctx = join(dir, 'ctx');
+    await mkdir(ctx);
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('unpacks files, directories, modes and symlinks (kept as links), plain or gzip', async () => {
+    const tar = await makeTar([
+      { name: 'Dockerfile', content: 'FROM busybox\n' },
+      { name: 'dir/', type: 'directory', mode: 0o750 },
+      { name: 'dir/run.sh', content: '#!/bin/sh\n', mode: 0o755 },
+      { name: 'out', type: 'symlink', linkname: '/etc/passwd' },
+      { name: 'hard', type: 'link', linkname: 'dir/run.sh' },
+    ]);
+    const digests = await extractContext(Readable.from(gzipSync(tar)), ctx);
+    assert.equal(await readFile(join(ctx, 'Dockerfile'), 'utf8'), 'FROM busybox\n');
+    assert.equal(digests.get(join(ctx, 'Dockerfile')), createHash('sha256').update('FROM busybox\n').digest('hex'), 'content hashed while unpacked');
+    assert.equal(await checksumPath(join(ctx, 'dir'), undefined, 'dir', digests), await checksumPath(join(ctx, 'dir')), 'known digests give the same checksum');
+    assert.equal((await lstat(join(ctx, 'dir'))).mode & 0o777, 0o750);
+    assert.equal((await lstat(join(ctx, 'dir/run.sh'))).mode & 0o777, 0o755);
+    assert.equal(await readlink(join(ctx, 'out')), '/etc/passwd');
+    assert.equal(await readFile(join(ctx, 'hard'), 'utf8'), '#!/bin/sh\n');
+  });
+
+  it('refuses entries that climb out of the context', async () => {
+    const tar = await makeTar([{ name: '../escaped', content: 'x' }]);
+    await assert.rejects(extractContext(Readable.from(tar), ctx), /path escapes the target directory/);
+    assert.equal(existsSync(join(dir, 'escaped')), false);
+  });
+
+  it('never writes through a symlink in the context', async () => {
+    const outside = join(dir, 'outside');
+    await mkdir(outside);
+    const tar = await makeTar([
+      { name: 'link', type: 'symlink', linkname: outside },
+      { name: 'link/pwned', content: 'x' },
+      { name: 'f', type: 'symlink', linkname: join(outside, 'file') },
+      { name: 'f', content: 'replaced' },
+    ]);
+    await extractContext(Readable.from(tar), ctx);
+    assert.equal(existsSync(join(outside, 'pwned')), false);
+    assert.equal(existsSync(join(outside, 'file')), false);
+    assert.equal(await readFile(join(ctx, 'f'), 'utf8'), 'replaced');
+  });
+
+  it('loads .dockerignore and checksums ignore mtimes and owners but not content or mode', async () => {
+    await writeFile(join(ctx, '.dockerignore'), 'secret\n');
+    await mkdir(join(ctx, 'src'));
+    await writeFile(join(ctx, 'src/a'), 'one');
+    const ig = await loadDockerignore(ctx);
+    assert.equal(ig.matches('secret'), true);
+    const before = await checksumPath(join(ctx, 'src'));
+    await writeFile(join(ctx, 'src/a'), 'one');
+    assert.equal(await checksumPath(join(ctx, 'src')), before, 'rewriting the same content keeps the checksum');
+    await chmod(join(ctx, 'src/a'), 0o600);
+    const modeChanged = await checksumPath(join(ctx, 'src'));
+    assert.notEqual(modeChanged, before);
+    await writeFile(join(ctx, 'src/a'), 'two');
+    assert.notEqual(await checksumPath(join(ctx, 'src')), modeChanged);
+    await writeFile(join(ctx, 'src/skip'), 'x');
+    const withSkip = await checksumPath(join(ctx, 'src'), (rel) => rel === 'src/skip', 'src');
+    await writeFile(join(ctx, 'src/skip'), 'changed');
+    assert.equal(await checksumPath(join(ctx, 'src'), (rel) => rel === 'src/skip', 'src'), withSkip, 'ignored files do not count');
+  });
+});
+
+describe('build cache', () => {
+  it('keys change with the parent, the instruction, the sources and extras', () => {
+    const base = { parent: 'sha256:1', instruction: '/bin/sh -c echo', sources: 'file:a' };
+    const k = cacheKey(base);
+    assert.equal(cacheKey({ ...base }), k);
+    assert.notEqual(cacheKey({ ...base, parent: 'sha256:2' }), k);
+    assert.notEqual(cacheKey({ ...base, instruction: '/bin/sh -c echo x' }), k);
+    assert.notEqual(cacheKey({ ...base, sources: 'file:b' }), k);
+    assert.notEqual(cacheKey({ ...base, extra: { chown: '1' } }), k);
+  });
+
+  it('persists entries and drops those whose image is gone', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'berth-cache-test-'));
+    try {
+      const c = new BuildCache(dir);
+      await c.store({ key: 'a'.repeat(64), imageId: 'sha256:x', description: 'RUN x', size: 3, parent: 'sha256:p' });
+      await c.store({ key: 'b'.repeat(64), imageId: 'sha256:gone', description: 'RUN y', size: 0, parent: 'sha256:p' });
+      const again = new BuildCache(dir);
+      const hit = await again.lookup('a'.repeat(64), async () => true);
+      assert.equal(hit?.imageId, 'sha256:x');
+      assert.equal(hit?.usageCount, 1);
+      await again.flush();
+      assert.equal((await new BuildCache(dir).lookup('a'.repeat(64), async () => true))?.usageCount, 2, 'usage is persisted by flush');
+      assert.equal(await again.lookup('b'.repeat(64), async () => false), undefined);
+      assert.equal((await new BuildCache(dir).list()).length, 1);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

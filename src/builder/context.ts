@@ -1,0 +1,199 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { lstat, lutimes, mkdir, readFile, readdir, readlink, rm, symlink, unlink, chmod, link, utimes } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { extract as tarExtract, type Header } from 'tar-stream';
+import { decompress } from '../archive/compression.js';
+import { resolveInRootParts } from '../archive/in-root.js';
+import { entryPath } from '../archive/secure-path.js';
+import { InvalidParameterError } from '../errors/index.js';
+import { PatternMatcher, readDockerignore } from './dockerignore.js';
+
+// The build context: the tar a client sends with POST /build, unpacked into a
+// directory of the daemon's own. Entry names that climb out (`../x`, or
+// absolute paths with `..`) are refused; symlinks are recreated as they are
+// and never written through, so a context cannot place anything outside its
+// directory. .dockerignore is applied as files are read (COPY, checksums).
+
+export interface ExtractOptions {
+  signal?: AbortSignal;
+}
+
+function isMissing(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+/** Removes whatever is at `path` unless it is a directory (which is merged into). */
+async function clearForWrite(path: string, keepDir: boolean): Promise<void> {
+  let st;
+  try {
+    st = await lstat(path);
+  } catch (err) {
+    if (isMissing(err)) return;
+    throw err;
+  }
+  if (st.isDirectory()) {
+    if (keepDir) return;
+    await rm(path, { recursive: true, force: true });
+  } else {
+    await unlink(path);
+  }
+}
+
+/**
+ * Unpacks a (plain or compressed) context tar into `dir`, which must exist.
+ * Returns the sha256 of each regular file's content by its path on disk,
+ * hashed as it was written, so cache checksums need not read it again.
+ */
+export async function extractContext(body: Readable, dir: string, opts: ExtractOptions = {}): Promise<Map<string, string>> {
+  const digests = new Map<string, string>();
+  const { stream: raw } = await decompress(body);
+  // The docker CLI's `-f -` appends the Dockerfile to the context tar without
+  // the final padding and end-of-archive blocks; dockerd accepts that, so
+  // complete the archive here rather than fail on a truncated end.
+  let total = 0;
+  const stream = raw.pipe(
+    new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        total += chunk.length;
+        cb(null, chunk);
+      },
+      flush(cb) {
+        cb(null, Buffer.alloc((512 - (total % 512)) % 512 + 1024));
+      },
+    }),
+  );
+  raw.on('error', (err) => stream.destroy(err));
+  const ex = tarExtract();
+  const dirTimes: Array<{ path: string; mtime: Date }> = [];
+  const done = (async () => {
+    for await (const entry of ex) {
+      const h: Header = entry.header;
+      const parts = entryPath(h.name, 'build context entry');
+      if (parts.length === 0) {
+        entry.resume();
+        continue;
+      }
+      // The parent is resolved inside the context; the last component is never followed.
+      const parent = resolveInRootParts(dir, parts.slice(0, -1));
+      const target = join(dir, ...parent, parts[parts.length - 1]!);
+      await mkdir(join(dir, ...parent), { recursive: true, mode: 0o755 });
+      const mode = (h.mode ?? 0o644) & 0o7777;
+      const mtime = h.mtime ?? new Date(0);
+      switch (h.type) {
+        case 'directory':
+          await clearForWrite(target, true);
+          await mkdir(target, { recursive: true, mode });
+          await chmod(target, mode);
+          dirTimes.push({ path: target, mtime });
+          entry.resume();
+          break;
+        case 'file':
+        case 'contiguous-file':
+          await clearForWrite(target, false);
+          const hash = createHash('sha256');
+          await pipeline(
+            entry,
+            new Transform({
+              transform(chunk: Buffer, _enc, cb) {
+                hash.update(chunk);
+                cb(null, chunk);
+              },
+            }),
+            createWriteStream(target, { flags: 'wx', mode }),
+          );
+          digests.set(target, hash.digest('hex'));
+          await chmod(target, mode);
+          await utimes(target, mtime, mtime);
+          break;
+        case 'symlink':
+          await clearForWrite(target, false);
+          await symlink(h.linkname ?? '', target);
+          await lutimes(target, mtime, mtime).catch(() => {});
+          entry.resume();
+          break;
+        case 'link': {
+          const src = join(dir, ...resolveInRootParts(dir, entryPath(h.linkname ?? '', 'build context link')));
+          await clearForWrite(target, false);
+          await link(src, target);
+          const known = digests.get(src);
+          if (known) digests.set(target, known);
+          entry.resume();
+          break;
+        }
+        default:
+          // Devices, fifos and the like have no place in a build context.
+          entry.resume();
+      }
+    }
+  })();
+  try {
+    await Promise.all([pipeline(stream, ex, ...(opts.signal ? [{ signal: opts.signal }] : [])), done]);
+  } catch (err) {
+    raw.destroy();
+    stream.destroy();
+    ex.destroy();
+    if (err instanceof InvalidParameterError) throw err;
+    const msg = err instanceof Error ? err.message : String(err);
+    throw new InvalidParameterError(`failed to read the build context: ${msg}`, { cause: err });
+  }
+  // Directory times last: writing inside a directory changes its mtime.
+  for (const d of dirTimes.reverse()) await utimes(d.path, d.mtime, d.mtime).catch(() => {});
+  return digests;
+}
+
+/** The context's .dockerignore patterns (none when absent). */
+export async function loadDockerignore(dir: string): Promise<PatternMatcher> {
+  const text = await readFile(join(dir, '.dockerignore'), 'utf8').catch((err: unknown) => {
+    if (isMissing(err)) return '';
+    throw err;
+  });
+  return new PatternMatcher(readDockerignore(text));
+}
+
+/**
+ * Content checksum of a tree or file, as a cache key input: per entry its
+ * path below `path`, type, mode, size, link target and content hash. Owner
+ * and mtime do not count (a fresh checkout must hit the cache), as in Docker.
+ * `excluded(rel)` skips entries the .dockerignore leaves out.
+ */
+export async function checksumPath(
+  path: string,
+  excluded: (rel: string, isDir: boolean) => boolean = () => false,
+  relBase = '',
+  /** Content digests already known, by host path (from extractContext). */
+  known?: ReadonlyMap<string, string>,
+): Promise<string> {
+  const h = createHash('sha256');
+  async function visit(abs: string, rel: string): Promise<void> {
+    const st = await lstat(abs);
+    const type = st.isDirectory() ? 'd' : st.isSymbolicLink() ? 'l' : st.isFile() ? 'f' : 'o';
+    h.update(`${rel}\0${type}\0${(st.mode & 0o7777).toString(8)}\0`);
+    if (type === 'f') {
+      h.update(`${st.size}\0`);
+      const digest = known?.get(abs);
+      if (digest !== undefined) {
+        h.update(digest);
+      } else {
+        const fh = createHash('sha256');
+        for await (const chunk of createReadStream(abs)) fh.update(chunk as Buffer);
+        h.update(fh.digest('hex'));
+      }
+    } else if (type === 'l') {
+      h.update(await readlink(abs));
+    } else if (type === 'd') {
+      for (const name of (await readdir(abs)).sort()) {
+        const childRel = rel === '' ? name : `${rel}/${name}`;
+        const ctxRel = relBase === '' ? childRel : posix.join(relBase, childRel);
+        if (excluded(ctxRel, (await lstat(join(abs, name))).isDirectory())) continue;
+        await visit(join(abs, name), childRel);
+      }
+    }
+    h.update('\n');
+  }
+  await visit(path, '');
+  return h.digest('hex');
+}
