@@ -9,7 +9,9 @@ scripts/setup.sh
 berth=bin/berth
 sock=/run/berth/berth.sock
 if ! curl -fsS --unix-socket "$sock" http://berth/_ping >/dev/null 2>&1; then
-  mkdir -p /var/log/berth
+  # berthd's log can hold container names and errors: private, as berthd keeps its own state.
+  mkdir -p -m 700 /var/log/berth
+  (umask 077 && touch /var/log/berth/berthd.log)
   nohup bin/berthd >>/var/log/berth/berthd.log 2>&1 &
   echo "quickstart: started berthd (pid $!, log /var/log/berth/berthd.log)"
   for _ in $(seq 1 100); do
