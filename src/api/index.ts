@@ -6,6 +6,7 @@ export { containerRoutes } from './routes/containers.js';
 export { execRoutes } from './routes/exec.js';
 export { imageRoutes } from './routes/images.js';
 export { volumeRoutes } from './routes/volumes.js';
-export type { BuildBackend, ContainerBackend, DistributionBackend, ExecBackend, ImageBackend, PullParams, SystemBackend, VolumeBackend } from './routes/backend.js';
+export type { BuildBackend, ContainerBackend, DistributionBackend, ExecBackend, ImageBackend, NetworkBackend, PullParams, SystemBackend, VolumeBackend } from './routes/backend.js';
 export { distributionRoutes } from './routes/distribution.js';
 export { buildRoutes } from './routes/build.js';
+export { networkRoutes } from './routes/networks.js';

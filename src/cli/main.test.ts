@@ -13,7 +13,7 @@ describe('berth command line', () => {
     const help = await runBerth(['--help']);
     assert.equal(help.code, 0);
     assert.match(help.stdout, /^Usage: {2}berth \[OPTIONS\] COMMAND\n\nA self-sufficient runtime for containers\n\nCommon Commands:\n {2}run {9}Create and run a new container from an image\n/);
-    assert.match(help.stdout, /\nManagement Commands:\n {2}builder {5}Manage builds\n {2}container {3}Manage containers\n {2}image {7}Manage images\n {2}registry {4}Run berth's own registry server\n {2}system {6}Manage berth\n/);
+    assert.match(help.stdout, /\nManagement Commands:\n {2}builder {5}Manage builds\n {2}container {3}Manage containers\n {2}image {7}Manage images\n {2}network {5}Manage networks\n {2}registry {4}Run berth's own registry server\n {2}system {6}Manage berth\n/);
     assert.match(help.stdout, /\nGlobal Options:\n {6}--config string {6}Location of client config files \(default\n/);
     const bare = await runBerth([]);
     assert.equal(bare.code, 0);

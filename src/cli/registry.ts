@@ -57,6 +57,13 @@ const load = {
   registryGc: () => import('./commands/registry-serve.js').then((m) => m.registryGcCommand),
   build: () => import('./commands/image-build.js').then((m) => m.buildCommand),
   builderPrune: () => import('./commands/image-build.js').then((m) => m.builderPruneCommand),
+  networkCreate: () => import('./commands/network-commands.js').then((m) => m.networkCreateCommand),
+  networkLs: () => import('./commands/network-commands.js').then((m) => m.networkLsCommand),
+  networkInspect: () => import('./commands/network-commands.js').then((m) => m.networkInspectCommand),
+  networkRm: () => import('./commands/network-commands.js').then((m) => m.networkRmCommand),
+  networkPrune: () => import('./commands/network-commands.js').then((m) => m.networkPruneCommand),
+  networkConnect: () => import('./commands/network-commands.js').then((m) => m.networkConnectCommand),
+  networkDisconnect: () => import('./commands/network-commands.js').then((m) => m.networkDisconnectCommand),
 } satisfies Record<string, Loader>;
 
 function entry(e: Omit<CommandEntry, 'load'>, loader: Loader): CommandEntry {
@@ -215,6 +222,19 @@ export const GROUPS: readonly GroupEntry[] = [
     name: 'builder',
     short: 'Manage builds',
     subcommands: [{ ...build, aliases: [], commonOrder: undefined }, builderPrune],
+  },
+  {
+    name: 'network',
+    short: 'Manage networks',
+    subcommands: [
+      entry({ name: 'connect', use: 'connect [OPTIONS] NETWORK CONTAINER', short: 'Connect a container to a network' }, load.networkConnect),
+      entry({ name: 'create', use: 'create [OPTIONS] NETWORK', short: 'Create a network' }, load.networkCreate),
+      entry({ name: 'disconnect', use: 'disconnect [OPTIONS] NETWORK CONTAINER', short: 'Disconnect a container from a network' }, load.networkDisconnect),
+      entry({ name: 'inspect', use: 'inspect [OPTIONS] NETWORK [NETWORK...]', short: 'Display detailed information on one or more networks' }, load.networkInspect),
+      entry({ name: 'ls', aliases: ['list'], use: 'ls [OPTIONS]', short: 'List networks' }, load.networkLs),
+      entry({ name: 'prune', use: 'prune [OPTIONS]', short: 'Remove all unused networks' }, load.networkPrune),
+      entry({ name: 'rm', aliases: ['remove'], use: 'rm NETWORK [NETWORK...]', short: 'Remove one or more networks' }, load.networkRm),
+    ],
   },
   {
     name: 'system',

@@ -22,6 +22,8 @@ export interface BundleOptions {
   initPath?: string;
   /** Binds, tmpfs and volumes, ready (the volume service set them up). */
   userMounts: RuntimeMount[];
+  /** The network namespace the network subsystem granted (none: a new one with loopback). */
+  network?: { host?: boolean; path?: string };
 }
 
 /** Prepares what the spec refers to inside and outside the rootfs, and returns the spec. */
@@ -41,6 +43,7 @@ export async function buildBundle(r: ContainerRecord, o: BundleOptions): Promise
     rootfs,
     etcFiles: { hosts: r.hostsPath, hostname: r.hostnamePath, resolvConf: r.resolvConfPath },
     cgroupParent: r.hostConfig.CgroupParent || o.cgroupParent,
+    network: o.network,
     userMounts: [
       ...o.userMounts,
       ...(r.hostConfig.Init ? [{ destination: INIT_PATH_IN_CONTAINER, type: 'bind', source: initBinary(o.initPath), options: ['rbind', 'ro', 'rprivate'] }] : []),

@@ -79,7 +79,7 @@ export function validateHostConfig(h: HostConfig): void {
 export function normalizeHostConfig(h: HostConfig): HostConfig {
   return {
     ...h,
-    NetworkMode: h.NetworkMode || 'none',
+    NetworkMode: h.NetworkMode || 'default',
     RestartPolicy: { Name: h.RestartPolicy?.Name || 'no', MaximumRetryCount: h.RestartPolicy?.MaximumRetryCount ?? 0 },
     AutoRemove: h.AutoRemove ?? false,
     Privileged: h.Privileged ?? false,

@@ -38,6 +38,8 @@ import type { ExecCreateRequest, ExecInspect, ExecStartRequest } from '../types/
 import type { LogEntry } from './logs.js';
 import { DEFAULT_LOG_DRIVER, type LogConfig } from './log-driver.js';
 import { validateConfinement } from './security/index.js';
+import type { NetworkService } from '../network/index.js';
+import { networkRequest, networkRequestOf, writeNetworkFiles } from './network.js';
 import { cgroupSupport, verifyResources } from './resources/index.js';
 
 // The container service coordinates the parts: store (records, names),
@@ -65,6 +67,8 @@ export interface ContainerServiceOptions {
   events: EventBus;
   /** Gives containers their volumes and mounts them; never reads container records. */
   volumes: VolumeService;
+  /** Sandboxes (namespace, addresses, ports, names); without it containers get loopback only. */
+  network?: NetworkService;
   cgroupParent: string;
   /** daemon.json's log-driver and log-opts (validated); json-file with berth's rotation when unset. */
   defaultLogConfig?: LogConfig;
@@ -96,7 +100,7 @@ export class ContainerService {
     this.store = new ContainerStore(o.root, o.log);
     this.tasks = o.tasks;
     this.io = new ContainerIO(o.tasks, o.log, o.defaultLogConfig ?? { Type: DEFAULT_LOG_DRIVER, Config: {} });
-    this.views = new ContainerViews(this.store, o.images, o.snapshotter, o.volumes);
+    this.views = new ContainerViews(this.store, o.images, o.snapshotter, o.volumes, o.network);
     this.restarts = new RestartScheduler(this.clock);
     this.statsReader = new ContainerStatsReader(o.tasks, this.clock);
     this.archive = new ContainerArchive(o.tasks, o.snapshotter, o.scratchRoot, (name) => {
@@ -200,10 +204,7 @@ export class ContainerService {
     const logConfig = this.io.logConfigFor(req.HostConfig?.LogConfig);
     // Limits the host cannot apply are dropped with dockerd's warning; the record holds what applies.
     const { hostConfig, warnings } = verifyResources(req.HostConfig ?? {}, cgroupSupport());
-    checkNetworkMode(hostConfig.NetworkMode);
-    if (Object.keys(hostConfig.PortBindings ?? {}).length || hostConfig.PublishAllPorts) {
-      warnings.push('Published ports are not applied yet by this berth: the container has only a loopback interface.');
-    }
+    if (!this.o.network) checkNetworkMode(hostConfig.NetworkMode);
     const runtimeName = hostConfig.Runtime || this.tasks.defaultRuntime;
     if (!this.tasks.runtimes.includes(runtimeName)) throw new InvalidParameterError(`unknown or invalid runtime name: ${runtimeName}`);
 
@@ -220,6 +221,7 @@ export class ContainerService {
 
       const volumesFrom = volumesFromSources(hostConfig, (ref) => this.store.get(ref).record);
       const mounts = await this.o.volumes.resolve(id, { hostConfig, configVolumes: config.Volumes, volumesFrom });
+      await this.o.network?.register(networkRequest(id, config, hostConfig, req));
       const dir = this.store.dir(id);
       await privateDir(dir, CONTAINER_DIR_MODE);
       const prepared = this.o.snapshotter.prepare(id, image.chainIds[image.chainIds.length - 1], { 'berth.container': id });
@@ -251,6 +253,7 @@ export class ContainerService {
     } catch (err) {
       this.store.releaseName(name, id);
       await this.o.volumes.forget(id, { removeAnonymous: true }).catch(() => {});
+      await this.o.network?.forget(id).catch(() => {});
       await this.o.snapshotter.remove(id).catch(() => {});
       await rm(this.store.dir(id), { recursive: true, force: true });
       throw err;
@@ -276,7 +279,9 @@ export class ContainerService {
     try {
       const rootfs = await this.tasks.mountRootfs(r.id, await this.o.snapshotter.mounts(r.id));
       const userMounts = await this.o.volumes.setup(r.id, mountsOf(r), rootfs);
-      const spec = await buildBundle(r, { rootfs, cgroupParent: this.o.cgroupParent, initPath: this.o.initPath, userMounts });
+      const network = await this.o.network?.acquire(networkRequestOf(r));
+      await writeNetworkFiles(r, network);
+      const spec = await buildBundle(r, { rootfs, cgroupParent: this.o.cgroupParent, initPath: this.o.initPath, userMounts, network });
       const conmonLog = await this.io.beforeRun(r);
       const { pid } = await this.tasks.create({
         id: r.id,
@@ -413,6 +418,8 @@ export class ContainerService {
   private async teardownRun(id: string): Promise<void> {
     await this.o.volumes.release(id);
     await this.tasks.delete(id);
+    // After the runtime removed what was left of the run: its namespace may serve the next container.
+    await this.o.network?.release(id).catch((err) => this.o.log('warn', `releasing the network of ${id.slice(0, 12)}: ${errorMessage(err)}`));
   }
 
   // ---- stop / kill / restart -------------------------------------------------
@@ -592,6 +599,7 @@ export class ContainerService {
       resolveWaiters(live, ['removed', 'not-running', 'next-exit']);
       await live.teardown;
       await this.teardownRun(r.id);
+      await this.o.network?.forget(r.id).catch((err) => this.o.log('warn', `removing the network of ${r.id}: ${errorMessage(err)}`));
       await this.o.snapshotter.remove(r.id).catch((err) => this.o.log('warn', `removing snapshot of ${r.id}: ${errorMessage(err)}`));
       await rm(trash, { recursive: true, force: true });
     });

@@ -67,6 +67,8 @@ export interface SpecInput {
   /** Host files bind-mounted over the container's /etc/{hosts,hostname,resolv.conf}. */
   etcFiles: { hosts: string; hostname: string; resolvConf: string };
   cgroupParent: string;
+  /** The network namespace: the host's, one to join, or (neither) a new one with loopback. */
+  network?: { host?: boolean; path?: string };
   /** The user's binds and tmpfs mounts, after the defaults (so they may cover them). */
   userMounts?: OciMount[];
 }
@@ -104,6 +106,11 @@ function rlimits(hostConfig: HostConfig): OciSpec['process']['rlimits'] {
     });
   }
   return [...limits].map(([type, l]) => ({ type, soft: l.soft, hard: l.hard }));
+}
+
+function networkNamespace(i: SpecInput): Array<{ type: string; path?: string }> {
+  if (i.network?.host || (!i.network && i.hostConfig.NetworkMode === 'host')) return [];
+  return [i.network?.path ? { type: 'network', path: i.network.path } : { type: 'network' }];
 }
 
 export function buildSpec(i: SpecInput): OciSpec {
@@ -148,7 +155,7 @@ export function buildSpec(i: SpecInput): OciSpec {
     linux: {
       // --network host shares the host's network namespace; otherwise the container gets its own.
       namespaces: [
-        { type: 'pid' }, ...(i.hostConfig.NetworkMode === 'host' ? [] : [{ type: 'network' }]), { type: 'ipc' }, { type: 'uts' }, { type: 'mount' },
+        { type: 'pid' }, ...networkNamespace(i), { type: 'ipc' }, { type: 'uts' }, { type: 'mount' },
         ...(i.hostConfig.CgroupnsMode === 'private' ? [{ type: 'cgroup' }] : []),
       ],
       maskedPaths: privileged ? [] : (i.hostConfig.MaskedPaths ?? MASKED_PATHS),

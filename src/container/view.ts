@@ -1,6 +1,7 @@
 import { InvalidParameterError } from '../errors/index.js';
 import type { ContainerInspect, ContainerStatus, ContainerSummary } from '../types/engine.js';
 import type { ImageStore } from '../image/image-store.js';
+import type { NetworkService } from '../network/index.js';
 import type { Snapshotter } from '../snapshot/snapshotter.js';
 import { humanDuration } from '../util/human-duration.js';
 import { isRunning, type Live } from './lifecycle.js';
@@ -26,6 +27,8 @@ export interface ContainerView {
   readonly name: string;
   readonly status: ContainerStatus;
   readonly running: boolean;
+  /** The container's process while it runs (0 otherwise). */
+  readonly pid: number;
   readonly tty: boolean;
   readonly openStdin: boolean;
 }
@@ -36,6 +39,7 @@ export function containerView(r: ContainerRecord): ContainerView {
     name: r.name,
     status: r.state.status,
     running: isRunning(r.state.status),
+    pid: r.state.pid,
     tty: r.config.Tty === true,
     openStdin: r.config.OpenStdin === true,
   });
@@ -47,6 +51,8 @@ export class ContainerViews {
     private readonly images: ImageStore,
     private readonly snapshotter: Snapshotter,
     private readonly volumes: Pick<VolumeService, 'mountPoints'>,
+    /** Addresses, ports and networks of each container, from the network subsystem. */
+    private readonly network?: NetworkService,
   ) {}
 
   async inspect(live: Live, withSize = false, execIds: string[] = []): Promise<ContainerInspect> {
@@ -88,7 +94,7 @@ export class ContainerViews {
       GraphDriver: { Name: this.snapshotter.name, Data: null },
       Mounts: this.volumes.mountPoints(mountsOf(r)),
       Config: r.config,
-      NetworkSettings: {
+      NetworkSettings: this.network?.settings(r.id, isRunning(s.status)) ?? {
         Bridge: '', SandboxID: '', SandboxKey: '', Ports: {}, EndpointID: '', Gateway: '', GlobalIPv6Address: '',
         GlobalIPv6PrefixLen: 0, IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', MacAddress: '',
         Networks: {},
@@ -129,12 +135,12 @@ export class ContainerViews {
         ImageID: r.image,
         Command: commandText(r.path, r.args),
         Created: Math.floor(Date.parse(r.created) / 1000),
-        Ports: [],
+        Ports: this.network?.summary(r.id, isRunning(r.state.status)).Ports ?? [],
         Labels: { ...(r.config.Labels ?? {}) },
         State: r.state.status,
         Status: statusText(r.state),
-        HostConfig: { NetworkMode: r.hostConfig.NetworkMode ?? 'none' },
-        NetworkSettings: { Networks: {} },
+        HostConfig: { NetworkMode: r.hostConfig.NetworkMode ?? 'default' },
+        NetworkSettings: { Networks: this.network?.summary(r.id, isRunning(r.state.status)).Networks ?? {} },
         Mounts: this.volumes.mountPoints(mountsOf(r)),
       };
       if (!image && summary.Image === r.image) summary.Image = r.image;
@@ -188,7 +194,7 @@ export class ContainerViews {
         any('health', (v) => (r.state.health?.Status ?? 'none') === v) &&
         any('is-task', (v) => v === 'false') &&
         any('volume', (v) => mountsOf(r).some((m) => m.name === v || m.destination === v || (m.type === 'bind' && m.source === v))) &&
-        any('network', () => false) &&
+        any('network', (v) => this.network?.networksOf(r.id).includes(v) ?? false) &&
         any('publish', () => false) &&
         any('expose', () => false)
       );

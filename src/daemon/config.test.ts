@@ -9,10 +9,10 @@ import { lookupGroupId } from './socket-group.js';
 describe('daemon.json', () => {
   it('refuses every key berthd does not honour, naming them all as dockerd does', () => {
     assert.throws(
-      () => parseDaemonJson('{"userland-proxy": false, "debug": true, "bip": "10.0.0.1/24"}', '/x/daemon.json'),
-      /^InvalidParameterError: unable to configure the berth daemon with file \/x\/daemon.json: the following directives don't match any configuration option: userland-proxy, bip$/,
+      () => parseDaemonJson('{"userland-proxy": false, "debug": true, "ipv6": true}', '/x/daemon.json'),
+      /^InvalidParameterError: unable to configure the berth daemon with file \/x\/daemon.json: the following directives don't match any configuration option: userland-proxy, ipv6$/,
     );
-    for (const key of ['experimental', 'live-restore', 'default-address-pools', 'iptables', 'group-typo']) {
+    for (const key of ['experimental', 'live-restore', 'registry-mirrors', 'fixed-cidr', 'group-typo']) {
       assert.throws(() => parseDaemonJson(JSON.stringify({ [key]: false }), 'f'), /don't match any configuration option/);
     }
   });
@@ -35,6 +35,10 @@ describe('daemon.json', () => {
     const s = parseDaemonJson('{"group": "staff", "tls": true, "tlsverify": true, "tlscacert": "/c/ca.pem", "tlscert": "/c/s.pem", "tlskey": "/c/k.pem", "hosts": ["unix:///s"]}', 'f');
     assert.deepEqual(s, { group: 'staff', tls: true, tlsVerify: true, tlsCaCert: '/c/ca.pem', tlsCert: '/c/s.pem', tlsKey: '/c/k.pem', hosts: ['unix:///s'] });
     for (const key of Object.keys(FILE_KEYS)) assert.match(key, /^[a-z-]+$/);
+    // The network keys dockerd has, with their types.
+    const n = parseDaemonJson('{"bridge": "br9", "bip": "10.9.0.1/24", "default-address-pools": [{"base": "10.50.0.0/16", "size": 24}], "iptables": false, "ip-forward": false, "dns": ["192.0.2.53"]}', 'f');
+    assert.deepEqual(n, { bridge: 'br9', bip: '10.9.0.1/24', defaultAddressPools: [{ base: '10.50.0.0/16', size: 24 }], iptables: false, ipForward: false, dns: ['192.0.2.53'] });
+    assert.throws(() => parseDaemonJson('{"default-address-pools": ["10.0.0.0/8"]}', 'f'), /cannot unmarshal array into Go struct field Config.default-address-pools/);
   });
 });
 

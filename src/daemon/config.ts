@@ -4,6 +4,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidParameterError } from '../errors/index.js';
 import { DEFAULT_LOG_DRIVER, validateLogConfig, type LogConfig } from '../container/index.js';
+import { DEFAULT_POOLS, parsePool, type AddressPool } from '../network/index.js';
 
 // berthd's settings: dockerd's flags and daemon.json keys. A key berthd does
 // not honour is an error at start, never silently ignored: a user who writes
@@ -42,6 +43,14 @@ export interface DaemonConfig {
   insecureRegistries: string[];
   /** daemon.json registry-mirrors: endpoints for docker.io. */
   registryMirrors: string[];
+  /** The default bridge's Linux bridge (dockerd's -b/--bridge). */
+  bridge: string;
+  /** The default bridge's address, CIDR (dockerd's --bip). */
+  bip?: string;
+  defaultAddressPools: AddressPool[];
+  iptables: boolean;
+  ipForward: boolean;
+  dns: string[];
 }
 
 export const DEFAULTS = {
@@ -52,9 +61,10 @@ export const DEFAULTS = {
   cgroupParent: '/berth',
   /** dockerd's default socket group, used when it exists. */
   group: 'docker',
+  bridge: 'berth0',
 };
 
-type ValueKind = 'string' | 'bool' | '[]string' | 'map[string]string';
+type ValueKind = 'string' | 'bool' | '[]string' | 'map[string]string' | '[]pool';
 
 /** The fields a daemon.json key or a flag can set. */
 export interface Settings {
@@ -77,6 +87,12 @@ export interface Settings {
   logOpts?: Record<string, string>;
   insecureRegistries?: string[];
   registryMirrors?: string[];
+  bridge?: string;
+  bip?: string;
+  defaultAddressPools?: Array<{ base: string; size: number }>;
+  iptables?: boolean;
+  ipForward?: boolean;
+  dns?: string[];
 }
 
 /**
@@ -104,10 +120,20 @@ export const FILE_KEYS: Record<string, { field: keyof Settings; kind: ValueKind 
   'log-opts': { field: 'logOpts', kind: 'map[string]string' },
   'insecure-registries': { field: 'insecureRegistries', kind: '[]string' },
   'registry-mirrors': { field: 'registryMirrors', kind: '[]string' },
+  bridge: { field: 'bridge', kind: 'string' },
+  bip: { field: 'bip', kind: 'string' },
+  'default-address-pools': { field: 'defaultAddressPools', kind: '[]pool' },
+  iptables: { field: 'iptables', kind: 'bool' },
+  'ip-forward': { field: 'ipForward', kind: 'bool' },
+  dns: { field: 'dns', kind: '[]string' },
 };
 
 /** Flag values as commander hands them over (`host` is -H, repeatable). */
-export interface FlagValues extends Omit<Settings, 'hosts' | 'tls' | 'tlsVerify' | 'logOpts' | 'insecureRegistries' | 'registryMirrors'> {
+export interface FlagValues extends Omit<Settings, 'hosts' | 'tls' | 'tlsVerify' | 'logOpts' | 'insecureRegistries' | 'registryMirrors' | 'defaultAddressPools' | 'iptables' | 'ipForward'> {
+  /** base=CIDR,size=N, repeatable (dockerd's --default-address-pool). */
+  defaultAddressPool?: string[];
+  iptables?: boolean | string;
+  ipForward?: boolean | string;
   /** key=value, as dockerd's --log-opt. */
   logOpt?: string[];
   host?: string[];
@@ -129,6 +155,7 @@ function jsonKind(value: unknown): string {
 function matches(kind: ValueKind, value: unknown): boolean {
   if (kind === 'string') return typeof value === 'string';
   if (kind === 'bool') return typeof value === 'boolean';
+  if (kind === '[]pool') return Array.isArray(value) && value.every((p) => typeof p === 'object' && p !== null && typeof p.base === 'string' && typeof p.size === 'number');
   if (kind === 'map[string]string') return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((v) => typeof v === 'string');
   return Array.isArray(value) && value.every((v) => typeof v === 'string');
 }
@@ -217,6 +244,12 @@ export async function loadConfig(flags: FlagValues, configFileExplicit: boolean,
     tlsKey: flags.tlskey,
     logDriver: flags.logDriver,
     logOpts: flags.logOpt?.length ? Object.fromEntries(flags.logOpt.map((o) => (o.includes('=') ? [o.slice(0, o.indexOf('=')), o.slice(o.indexOf('=') + 1)] : [o, '']))) : undefined,
+    bridge: flags.bridge,
+    bip: flags.bip,
+    defaultAddressPools: flags.defaultAddressPool?.length ? flags.defaultAddressPool.map(parsePool) : undefined,
+    iptables: flagBool('iptables', flags.iptables),
+    ipForward: flagBool('ip-forward', flags.ipForward),
+    dns: flags.dns?.length ? flags.dns : undefined,
   };
   const conflicts = (Object.keys(fromFlags) as Array<keyof Settings>).filter((k) => fromFlags[k] !== undefined && fromFile[k] !== undefined);
   if (conflicts.length) {
@@ -245,6 +278,12 @@ export async function loadConfig(flags: FlagValues, configFileExplicit: boolean,
     logConfig: daemonLogConfig(merged.logDriver, merged.logOpts),
     insecureRegistries: merged.insecureRegistries ?? [],
     registryMirrors: merged.registryMirrors ?? [],
+    bridge: merged.bridge ?? DEFAULTS.bridge,
+    bip: merged.bip,
+    defaultAddressPools: merged.defaultAddressPools?.map((p) => parsePool(`base=${p.base},size=${p.size}`)) ?? DEFAULT_POOLS,
+    iptables: merged.iptables ?? true,
+    ipForward: merged.ipForward ?? true,
+    dns: merged.dns ?? [],
   };
 }
 

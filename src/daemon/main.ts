@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { errorMessage } from '../errors/index.js';
 import { imageBackend } from './image-backend.js';
-import { ApiServer, Router, systemRoutes, containerRoutes, distributionRoutes, execRoutes, imageRoutes, volumeRoutes, buildRoutes } from '../api/index.js';
+import { ApiServer, Router, systemRoutes, containerRoutes, distributionRoutes, execRoutes, imageRoutes, networkRoutes, volumeRoutes, buildRoutes } from '../api/index.js';
 import { VolumeService } from '../volume/index.js';
 import { systemDf } from './system-df.js';
 import { DistributionService } from '../distribution/index.js';
@@ -15,6 +15,7 @@ import { ContainerService } from '../container/index.js';
 import { ConmonTaskService, OciRuntime, availableRuntimes, chooseRuntime, detectCgroupLayout, findExecutable } from '../runtime/index.js';
 import { createSnapshotter } from '../snapshot/index.js';
 import { LocalImageStore } from '../image/index.js';
+import { NetworkService, findCniPath } from '../network/index.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import { loadConfig, DEFAULTS, type DaemonConfig, type FlagValues } from './config.js';
 import { acquireDataRootLock } from './lock.js';
@@ -50,6 +51,24 @@ export async function runDaemon(config: DaemonConfig, log: Logger): Promise<void
     await snapshotter.cleanup();
     const volumes = new VolumeService({ root: join(config.dataRoot, 'volumes'), events, log });
     await volumes.init();
+    const cniPath = findCniPath();
+    if (!cniPath) throw new Error('CNI plugins not found: install the containernetworking-plugins package');
+    const network = new NetworkService({
+      root: join(config.dataRoot, 'network'),
+      execRoot: join(config.execRoot, 'network'),
+      events,
+      log,
+      bridgeName: config.bridge,
+      bip: config.bip,
+      pools: config.defaultAddressPools,
+      iptables: config.iptables,
+      ipForward: config.ipForward,
+      dns: config.dns,
+      cniPath,
+      poolSize: Number(process.env.BERTH_NETWORK_POOL ?? 2),
+    });
+    await network.init();
+    cleanups.push(() => network.close());
     let containers: ContainerService | undefined;
     const images = new LocalImageStore(join(config.dataRoot, 'image'), snapshotter, (id) => containers?.imageUsers(id) ?? []);
     await images.cleanup();
@@ -63,12 +82,25 @@ export async function runDaemon(config: DaemonConfig, log: Logger): Promise<void
       initPath,
       events,
       volumes,
+      network,
       cgroupParent: config.cgroupParent,
       defaultLogConfig: config.logConfig,
       log,
     });
+    const svcForLookup = containers;
+    network.setContainerLookup({
+      find: (ref) => {
+        try {
+          const v = svcForLookup.get(ref);
+          return { id: v.id, name: v.name.slice(1), pid: v.pid, running: v.running };
+        } catch {
+          return undefined;
+        }
+      },
+    });
     await containers.init();
     await volumes.settle();
+    await network.forgetUnknown();
     cleanups.push(() => containers!.close());
 
     const distribution = new DistributionService(images, { insecureRegistries: config.insecureRegistries, registryMirrors: config.registryMirrors, certsDir: join(dirname(config.configFile), 'certs.d'), metadataRoot: join(config.dataRoot, 'image', 'distribution') }, {
@@ -105,6 +137,7 @@ export async function runDaemon(config: DaemonConfig, log: Logger): Promise<void
       .add(containerRoutes(svc))
       .add(execRoutes(svc))
       .add(distributionRoutes(distributionBackend(images, distribution)))
+      .add(networkRoutes(network))
       .add(imageRoutes(images_))
       .add(volumeRoutes(volumes))
       .add(buildRoutes(builds));
@@ -151,6 +184,12 @@ export async function main(argv = process.argv): Promise<void> {
     .option('--cgroup-parent <path>', `Parent cgroup for all containers (default "${DEFAULTS.cgroupParent}")`)
     .option('--log-driver <name>', 'Default driver for container logs (default "json-file")')
     .option('--log-opt <opt...>', 'Default log driver options for containers (key=value)')
+    .option('-b, --bridge <name>', `Attach containers to a network bridge (default "${DEFAULTS.bridge}")`)
+    .option('--bip <cidr>', 'Specify default-bridge IPv4 network')
+    .addOption(new Option('--default-address-pool <pool...>', 'Default address pools for node specific local networks (base=CIDR,size=N)'))
+    .option('--iptables [bool]', 'Enable addition of iptables rules (default true)')
+    .option('--ip-forward [bool]', 'Enable IP forwarding in system configuration (default true)')
+    .addOption(new Option('--dns <ip...>', 'DNS server to use'))
     .option('-D, --debug', 'Enable debug mode')
     .option('-G, --group <group>', `Group for the unix socket (default "${DEFAULTS.group}" when that group exists)`)
     .addOption(new Option('--tls [bool]', 'Use TLS; implied by --tlsverify'))

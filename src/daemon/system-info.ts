@@ -107,7 +107,7 @@ export function systemInfo(i: InfoInputs): Record<string, unknown> {
     Images: i.images,
     Driver: i.driver,
     DriverStatus: [],
-    Plugins: { Volume: ['local'], Network: ['host', 'null'], Authorization: null, Log: LOG_DRIVERS },
+    Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'null'], Authorization: null, Log: LOG_DRIVERS },
     MemoryLimit: cg.memoryLimit,
     SwapLimit: cg.swapLimit,
     CpuCfsPeriod: cg.cpuCfs,

@@ -4,6 +4,8 @@ import { existsSync, rmSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { request as httpRequest } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { bridgesOf, isClean, networkLeftovers, removeNetworkLeftovers } from './host-network.js';
 
 // Starts a real berthd on a temporary data root, exec root and socket, and
 // offers the ways tests drive it: raw HTTP, the berth CLI and the docker CLI.
@@ -30,6 +32,10 @@ export interface HttpResult {
 export class TestDaemon {
   proc: ChildProcess | undefined;
   stderr = '';
+  /** This daemon's own default bridge: concurrent test daemons never share one. */
+  readonly bridge = `bt${randomBytes(5).toString('hex')}`;
+  /** Set by a kill -9: what it leaves is swept by stop() instead of reported. */
+  private crashed = false;
 
   private constructor(readonly dir: string) {}
 
@@ -52,7 +58,11 @@ export class TestDaemon {
     this.stderr = '';
     const proc = spawn(process.execPath, [
       BERTHD, '--data-root', this.dataRoot, '--exec-root', this.execRoot, '-H', this.host,
-      '--config-file', join(this.dir, 'daemon.json'), '--cgroup-parent', this.cgroupParent, '--log-level', 'debug', ...extraArgs,
+      '--config-file', join(this.dir, 'daemon.json'), '--cgroup-parent', this.cgroupParent, '--log-level', 'debug',
+      // Test daemons leave the host's ip_forward as it is unless a test asks.
+      ...(extraArgs.some((a) => a === '-b' || a.startsWith('--bridge')) ? [] : ['--bridge', this.bridge]),
+      ...(extraArgs.some((a) => a.startsWith('--ip-forward')) ? [] : ['--ip-forward=false']),
+      ...extraArgs,
     ], { stdio: ['ignore', 'ignore', 'pipe'] });
     proc.stderr!.setEncoding('utf8').on('data', (d: string) => {
       this.stderr += d;
@@ -60,6 +70,7 @@ export class TestDaemon {
       if (process.env.BERTH_TEST_LOG) appendFileSync(process.env.BERTH_TEST_LOG, d);
     });
     this.proc = proc;
+    this.crashed = false;
     const deadline = Date.now() + 15_000;
     while (Date.now() < deadline) {
       if (proc.exitCode !== null) throw new Error(`berthd exited with ${proc.exitCode}: ${this.stderr}`);
@@ -81,6 +92,7 @@ export class TestDaemon {
     proc.kill('SIGKILL');
     await exited;
     this.proc = undefined;
+    this.crashed = true;
   }
 
   async terminate(): Promise<number | null> {
@@ -104,11 +116,15 @@ export class TestDaemon {
         await this.terminate();
       }
     } finally {
+      const bridges = await bridgesOf(this.dataRoot, [this.bridge]);
+      const net = await networkLeftovers(this.dataRoot, this.execRoot, bridges);
       const mounts = await leftoverMounts(this.dir);
       for (const m of mounts.reverse()) await run('umount', ['-l', m]);
+      if (!isClean(net)) await removeNetworkLeftovers(net, this.dataRoot);
       await rm(this.dir, { recursive: true, force: true });
       await removeCgroupParent(this.cgroupParent);
       if (mounts.length) throw new Error(`mounts left behind: ${mounts.join(', ')}`);
+      if (!isClean(net) && !this.crashed) throw new Error(`network things left behind: ${JSON.stringify(net)}`);
     }
   }
 

@@ -89,7 +89,7 @@ describe('docker CLI against berthd', () => {
     assert.match(r.stdout, /^HOME=\/root$/m);
     assert.match(r.stdout, /^HOSTNAME=[0-9a-f]{12}$/m);
     assert.match(r.stdout, /^lo$/m, 'the network namespace holds lo');
-    assert.doesNotMatch(r.stdout, /^eth0$/m);
+    assert.match(r.stdout, /^eth0$/m, 'the default bridge network gives it eth0, as Docker does');
     assert.match(r.stdout, /^pid1=1$/m, 'own pid namespace');
   });
 

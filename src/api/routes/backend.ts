@@ -1,4 +1,5 @@
 import type { ContainerService } from '../../container/index.js';
+import type { NetworkService } from '../../network/index.js';
 import type { ImageStore } from '../../image/image-store.js';
 import type { EventBus } from '../../events/index.js';
 import type { JSONMessage, SystemVersion } from '../../types/engine.js';
@@ -71,3 +72,4 @@ export interface BuildBackend {
   /** The build cache entries, for GET /system/df. */
   buildCache(): Promise<import('../../builder/index.js').BuildCacheRecord[]>;
 }
+export type NetworkBackend = Pick<NetworkService, 'list' | 'find' | 'resource' | 'create' | 'remove' | 'prune' | 'connect' | 'disconnect'>;

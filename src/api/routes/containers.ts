@@ -172,8 +172,10 @@ export function containerRoutes(b: ContainerBackend): Route[] {
         const stderr = boolParam(query, 'stderr');
         if (!stdout && !stderr) throw new InvalidParameterError('Bad parameters: you must choose at least one stream');
         const tailRaw = query.get('tail');
-        const tail = tailRaw === null || tailRaw === '' || tailRaw === 'all' ? undefined : Number(tailRaw);
-        if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) throw new InvalidParameterError(`invalid value for tail: ${tailRaw}`);
+        const tailNumber = tailRaw === null || tailRaw === '' || tailRaw === 'all' ? undefined : Number(tailRaw);
+        if (tailNumber !== undefined && !Number.isInteger(tailNumber)) throw new InvalidParameterError(`invalid value for tail: ${tailRaw}`);
+        // A negative tail means all, as Docker reads it (testcontainers sends -1).
+        const tail = tailNumber !== undefined && tailNumber < 0 ? undefined : tailNumber;
         const tty = b.get(params.id!).tty;
         b.assertLogsReadable(params.id!);
         res.writeHead(200, { 'Content-Type': tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream' });
