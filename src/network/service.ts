@@ -142,6 +142,7 @@ export class NetworkService {
     }
     await this.ensurePredefined();
     if (this.o.ipForward) await writeFile('/proc/sys/net/ipv4/ip_forward', '1').catch((err) => this.o.log('warn', `enabling ip_forward: ${errorMessage(err)}`));
+    await this.loadSandboxes();
     for (const n of this.networks.values()) if (n.driver === 'bridge') await this.ensureBridge(n);
     await this.repairSandboxes();
     await this.syncFirewall();
@@ -155,13 +156,16 @@ export class NetworkService {
    * working (their ports are held again); pool and half-made sandboxes,
    * namespaces nobody records and leases nobody holds are removed.
    */
-  private async repairSandboxes(): Promise<void> {
+  private async loadSandboxes(): Promise<void> {
     for (const f of await readdir(this.sandboxDir)) {
       const path = join(this.sandboxDir, f);
       const s = f.startsWith(TEMP_PREFIX) ? undefined : await readJsonIfExists<SandboxRecord>(path).catch(() => undefined);
       if (!s) { await rm(path, { force: true }); continue; }
       this.sandboxes.set(s.id, s);
     }
+  }
+
+  private async repairSandboxes(): Promise<void> {
     for (const s of [...this.sandboxes.values()]) {
       if (s.owner && s.ready && this.wishes.has(s.owner)) {
         for (const p of s.ports) await this.ports.reserve({ ...p }).catch((err) => this.o.log('warn', `re-publishing ${p.hostIp}:${p.hostPort}: ${errorMessage(err)}`));
@@ -218,6 +222,11 @@ export class NetworkService {
       return;
     }
     await withHostLock(async () => {
+      // A subnet we picked ourselves may have gone to another engine while our bridge was down
+      // (a clean stop removes it): pick again unless a running container still has an address in it.
+      if (n.subnet && !n.userSubnet && !exists && ![...this.sandboxes.values()].some((s) => s.endpoints.some((e) => e.networkId === n.id))) {
+        if (await hostConflict(parseCidr(n.subnet))) n.subnet = undefined;
+      }
       if (!n.subnet) {
         const c = await pickSubnet(this.o.pools, this.takenSubnets(n.id));
         n.subnet = formatCidr(c);

@@ -380,22 +380,27 @@ describe('networks', () => {
     const crashed = await networkLeftovers(d.dataRoot, d.execRoot, await bridgesOf(d.dataRoot, [d.bridge]));
     assert.ok(crashed.bridges.includes(d.bridge) && crashed.chains.length === 4 && crashed.netns.length > 0, JSON.stringify(crashed));
     await d.launch(['--ip-forward=true']);
-    // Every namespace and lease on disk belongs to a sandbox record; every sandbox of a container is in use.
-    const sandboxes = new Map<string, any>();
+    // Every namespace and lease on disk belongs to a sandbox record, and every record is complete
+    // (read until a consistent picture: the pool keeps making and freeing sandboxes meanwhile).
     const sbDir = join(d.execRoot, 'network', 'sandboxes');
-    await eventually(async () => {
-      sandboxes.clear();
-      for (const f of await readdir(sbDir)) sandboxes.set(f.replace(/\.json$/, ''), JSON.parse(await readFile(join(sbDir, f), 'utf8')));
-      const netns = await readdir(join(d.execRoot, 'network', 'netns'));
-      return netns.every((n) => sandboxes.has(n)) && [...sandboxes.values()].every((s) => s.ready);
-    });
     const ipamDir = join(d.execRoot, 'network', 'ipam');
-    for (const n of await readdir(ipamDir)) {
-      for (const f of (await readdir(join(ipamDir, n))).filter((x) => /^\d+\.\d+\.\d+\.\d+$/.test(x))) {
-        const holder = (await readFile(join(ipamDir, n, f), 'utf8')).split(/\s/)[0]!;
-        assert.ok(sandboxes.has(holder), `lease ${f} held by an unknown sandbox`);
+    const readOr = (p: string) => readFile(p, 'utf8').catch(() => undefined);
+    await eventually(async () => {
+      const sandboxes = new Map<string, any>();
+      for (const f of await readdir(sbDir)) {
+        const text = await readOr(join(sbDir, f));
+        if (text) sandboxes.set(f.replace(/\.json$/, ''), JSON.parse(text));
       }
-    }
+      const netns = await readdir(join(d.execRoot, 'network', 'netns'));
+      const holders: string[] = [];
+      for (const n of await readdir(ipamDir)) {
+        for (const f of (await readdir(join(ipamDir, n)).catch(() => [] as string[])).filter((x) => /^\d+\.\d+\.\d+\.\d+$/.test(x))) {
+          const text = await readOr(join(ipamDir, n, f));
+          if (text) holders.push(text.split(/\s/)[0]!);
+        }
+      }
+      return netns.every((n) => sandboxes.has(n)) && [...sandboxes.values()].every((s) => s.ready) && holders.every((h) => sandboxes.has(h));
+    });
     const all = JSON.parse((await d.request('GET', '/containers/json?all=1')).body) as Array<{ Id: string; Names: string[]; State: string }>;
     const running = all.filter((c) => c.State === 'running');
     assert.ok(running.length >= 1);
