@@ -102,7 +102,7 @@ export class ContainerService {
     this.io = new ContainerIO(o.tasks, o.log, o.defaultLogConfig ?? { Type: DEFAULT_LOG_DRIVER, Config: {} });
     this.views = new ContainerViews(this.store, o.images, o.snapshotter, o.volumes, o.network);
     this.restarts = new RestartScheduler(this.clock);
-    this.statsReader = new ContainerStatsReader(o.tasks, this.clock);
+    this.statsReader = new ContainerStatsReader(o.tasks, this.clock, (id) => o.network?.counterBaseline(id) ?? {});
     this.archive = new ContainerArchive(o.tasks, o.snapshotter, o.scratchRoot, (name) => {
       try {
         return o.volumes.inspect(name).Mountpoint || undefined;

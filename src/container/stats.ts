@@ -37,6 +37,8 @@ export class ContainerStatsReader {
   constructor(
     private readonly tasks: TaskService,
     private readonly clock: Clock,
+    /** Interface counters at the start of the run, from the network subsystem. */
+    private readonly baseline?: (id: string) => Record<string, Record<string, number>>,
   ) {}
 
   /** Sends one sample (stream=false) or one per second until `signal` aborts or the container stops running. */
@@ -65,7 +67,7 @@ export class ContainerStatsReader {
         cpu_stats: cur.sample.cpu_stats,
         precpu_stats: previous?.sample.cpu_stats ?? zeroCpu(),
         memory_stats: cur.sample.memory_stats,
-        networks: cur.sample.networks,
+        networks: sinceBaseline(cur.sample.networks, this.baseline?.(live.record.id)),
       };
     };
     if (!opts.stream) {
@@ -143,4 +145,15 @@ export function parsePsOutput(output: string, pids: Set<number>): ContainerTopRe
     if (previousKept) add(fields);
   }
   return { Titles: titles, Processes: processes };
+}
+
+/** Counters from the start of this run: a pooled network namespace has counted before the container got it. */
+function sinceBaseline(networks: TaskStats['networks'], baseline: Record<string, Record<string, number>> | undefined): TaskStats['networks'] {
+  if (!baseline) return networks;
+  const out: TaskStats['networks'] = {};
+  for (const [name, n] of Object.entries(networks)) {
+    const b = baseline[name];
+    out[name] = b ? (Object.fromEntries(Object.entries(n).map(([k, v]) => [k, typeof v === 'number' ? Math.max(0, v - (b[k] ?? 0)) : v])) as typeof n) : n;
+  }
+  return out;
 }

@@ -60,6 +60,10 @@ export interface Endpoint {
   prefixLen: number;
   gateway: string;
   mac: string;
+  /** The host end of the veth pair. */
+  hostVeth?: string;
+  /** The interface's counters when this run took the namespace (a pooled or reused one has counted before). */
+  baseline?: Record<string, number>;
 }
 
 export interface PublishedPort {

@@ -460,6 +460,7 @@ export class NetworkService {
     s.owner = w.id;
     try {
       for (const id of netIds.slice(1)) await this.addEndpoint(s, this.networks.get(id)!, w.networks[id]!);
+      for (const e of s.endpoints) e.baseline = await vethCounters(e.hostVeth);
       const requests = portRequests(w.portBindings, w.publishAll, w.exposed);
       for (const r of requests) s.ports.push(await this.ports.reserve(r));
       await this.saveSandbox(s);
@@ -590,7 +591,8 @@ export class NetworkService {
     });
     const ip = result.ips?.[0];
     const iface = result.interfaces?.find((i) => i.sandbox);
-    const e: Endpoint = { networkId: net.id, ifname, ip: ip?.address.split('/')[0] ?? '', prefixLen, gateway: ip?.gateway ?? net.gateway!, mac: iface?.mac ?? '' };
+    const hostVeth = result.interfaces?.find((i) => !i.sandbox && i.name !== net.bridge)?.name;
+    const e: Endpoint = { networkId: net.id, ifname, ip: ip?.address.split('/')[0] ?? '', prefixLen, gateway: ip?.gateway ?? net.gateway!, mac: iface?.mac ?? '', ...(hostVeth ? { hostVeth } : {}) };
     s.endpoints.push(e);
     return e;
   }
@@ -863,6 +865,13 @@ export class NetworkService {
     return { Ports: ports, Networks: settings.Networks };
   }
 
+  /** Each interface's counters when the run began, for stats to count from there as Docker's fresh veth does. */
+  counterBaseline(containerId: string): Record<string, Record<string, number>> {
+    const out: Record<string, Record<string, number>> = {};
+    for (const e of this.sandboxOf(containerId)?.endpoints ?? []) if (e.baseline) out[e.ifname] = e.baseline;
+    return out;
+  }
+
   /** For ps's network= filter: the names and IDs of the container's networks. */
   networksOf(containerId: string): string[] {
     const w = this.wishes.get(containerId);
@@ -1100,6 +1109,14 @@ export class NetworkService {
     if (w.mode === n.id) w.mode = Object.keys(w.networks)[0] ?? DETACHED;
     await this.saveWish(w);
   }
+}
+
+/** The container side's counters, read from the host end of its veth (what one receives the other sent). */
+async function vethCounters(hostVeth: string | undefined): Promise<Record<string, number> | undefined> {
+  if (!hostVeth) return undefined;
+  const read = (n: string) => readFile(`/sys/class/net/${hostVeth}/statistics/${n}`, 'utf8').then(Number).catch(() => 0);
+  const [rb, rp, re, rd, tb, tp, te, td] = await Promise.all(['tx_bytes', 'tx_packets', 'tx_errors', 'tx_dropped', 'rx_bytes', 'rx_packets', 'rx_errors', 'rx_dropped'].map(read));
+  return { rx_bytes: rb!, rx_packets: rp!, rx_errors: re!, rx_dropped: rd!, tx_bytes: tb!, tx_packets: tp!, tx_errors: te!, tx_dropped: td! };
 }
 
 function overlapsCidr(a: Cidr, b: Cidr): boolean {
