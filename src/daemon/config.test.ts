@@ -12,7 +12,7 @@ describe('daemon.json', () => {
       () => parseDaemonJson('{"userland-proxy": false, "debug": true, "ipv6": true}', '/x/daemon.json'),
       /^InvalidParameterError: unable to configure the berth daemon with file \/x\/daemon.json: the following directives don't match any configuration option: userland-proxy, ipv6$/,
     );
-    for (const key of ['experimental', 'live-restore', 'registry-mirrors', 'fixed-cidr', 'group-typo']) {
+    for (const key of ['experimental', 'live-restore', 'fixed-cidr', 'mtu', 'group-typo']) {
       assert.throws(() => parseDaemonJson(JSON.stringify({ [key]: false }), 'f'), /don't match any configuration option/);
     }
   });
