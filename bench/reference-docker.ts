@@ -54,7 +54,7 @@ export class ReferenceDocker {
     const proc = spawn(DOCKERD, [
       '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '--pidfile', join(dir, 'docker.pid'),
       '-H', `unix://${join(dir, 'docker.sock')}`, '--bridge', bridge, '--iptables=false', '--ip6tables=false',
-      '--ip-masq=false', '--userland-proxy=false', '--log-level', 'error',
+      '--ip-masq=false', '--ip-forward=false', '--userland-proxy=false', '--log-level', 'error',
     ], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     proc.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
