@@ -499,6 +499,13 @@ export class LocalImageStore implements ImageStore {
             const existing = this.layers.get(chainId);
             if (existing && (await this.snapshotter.exists(chainId))) {
               await this.snapshotter.remove(key);
+              // A layer kept without a blob gets this one, so push and save can use it.
+              if (!existing.blob && c.blob) {
+                const rec: LayerRecord = { ...existing, blob: { digest: c.blob.digest, size: c.blob.size, compression } };
+                await writeJsonAtomic(this.layerPath(chainId), rec);
+                this.layers.set(chainId, rec);
+                return this.handle(rec);
+              }
               return this.handle(existing);
             }
             if (await this.snapshotter.exists(chainId)) {
