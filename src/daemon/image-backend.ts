@@ -4,7 +4,7 @@ import type { EventBus } from '../events/index.js';
 import type { ContainerService } from '../container/index.js';
 import type { DistributionService } from '../distribution/index.js';
 import { decodeRegistryAuth } from '../distribution/index.js';
-import { familiarString, parseNormalizedNamed, tagNameOnly } from '../image/index.js';
+import { familiarString, parseNormalizedNamed, pruneImages, tagNameOnly } from '../image/index.js';
 
 /** The image routes' backend: the store, plus the image events dockerd emits. */
 export function imageBackend(images: ImageStore, containers: ContainerService, events: EventBus, distribution: DistributionService): ImageBackend {
@@ -28,6 +28,11 @@ export function imageBackend(images: ImageStore, containers: ContainerService, e
         if (item.Deleted) events.emit('image', 'delete', item.Deleted, { name: item.Deleted });
       }
       return items;
+    },
+    async prune(filters) {
+      const report = await pruneImages({ store: images, inUse: () => new Set(containers.imageIdsInUse()), remove: (ref, opts) => this.remove(ref, opts) }, filters);
+      events.emit('image', 'prune', '', { reclaimed: String(report.SpaceReclaimed) });
+      return report;
     },
     containerCounts() {
       const counts = new Map<string, number>();

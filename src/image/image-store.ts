@@ -77,6 +77,8 @@ export interface ImageStore {
   history(ref: string): Promise<ImageHistoryItem[]>;
   summary(img: ImageRecord, containers: number): ImageSummary;
   inspect(img: ImageRecord): ImageInspect;
+  /** Uncompressed size of every layer, by chain ID (what a prune reclaims). */
+  layerSizes(): Promise<Map<string, number>>;
   /** Removes half-made imports a crash left behind. Called once at startup. */
   cleanup(): Promise<void>;
 }

@@ -17,4 +17,5 @@ export {
   type Reference,
 } from './reference.js';
 export { applyChanges } from './changes.js';
+export { pruneImages, type ImagePruneResponse } from './prune.js';
 export { hostPlatform, parsePlatform, type Platform } from './platform.js';

@@ -752,7 +752,8 @@ export class LocalImageStore implements ImageStore {
   private async deleteImage(id: string, records: ImageDeleteResponseItem[], force: boolean, prune: boolean, quiet: boolean): Promise<void> {
     const conflict = this.deleteConflict(id, { hard: true, references: !force, users: !force });
     if (conflict) {
-      if (quiet && (this.refsOf(id).length > 0 || conflict.used)) return;
+      // Pruning parents stops quietly at one that is tagged, used or has another child (not dangling).
+      if (quiet && (this.refsOf(id).length > 0 || this.childrenOf(id).length > 0 || conflict.used)) return;
       throw conflict;
     }
     for (const r of this.refsOf(id)) this.untag(r, records);
@@ -860,6 +861,11 @@ export class LocalImageStore implements ImageStore {
     };
     if (img.config.variant) out.Variant = img.config.variant;
     return out;
+  }
+
+  async layerSizes(): Promise<Map<string, number>> {
+    await this.load();
+    return new Map([...this.layers.values()].map((l) => [l.chainId, l.size]));
   }
 
   /** Blob path for a digest (configs and layer blobs), for save/push. */

@@ -117,3 +117,77 @@ describe('locally made layers: push, pull, save, load', () => {
     }
   });
 });
+
+describe('image prune', () => {
+  let d: TestDaemon;
+  let ctx: string;
+  const tag = randomBytes(4).toString('hex');
+  const build = async (name: string, dockerfile: string) => {
+    await writeFile(join(ctx, 'Dockerfile'), dockerfile);
+    const r = await d.docker(['build', '-q', '-t', name, ctx], { env: { DOCKER_BUILDKIT: '0' } });
+    assert.equal(r.code, 0, r.stderr);
+    return r.stdout.trim();
+  };
+  const ids = async () => (await d.request('GET', '/images/json?all=1')).json<Array<{ Id: string }>>().map((i) => i.Id);
+  before(async () => {
+    d = await TestDaemon.start();
+    await d.loadBusybox();
+    ctx = await mkdtemp(join(tmpdir(), 'berth-ctx-'));
+  });
+  after(async () => {
+    await d?.stop();
+    if (ctx) await rm(ctx, { recursive: true, force: true });
+  });
+
+  it('docker image prune removes dangling images only; the prompt, the output and the prune event as docker gives them', async () => {
+    const since = Math.floor(Date.now() / 1000) - 1;
+    const old = await build(`app:${tag}`, `FROM busybox\nRUN dd if=/dev/zero of=/blob bs=1024 count=300 2>/dev/null\n`);
+    const kept = await build(`app:${tag}`, `FROM busybox\nRUN echo new > /new\n`);
+    assert.notEqual(old, kept);
+    assert.ok((await ids()).includes(old), 'the retagged image is left dangling');
+    // Answering no keeps everything.
+    const no = await d.berth(['image', 'prune'], { input: 'n\n' });
+    assert.equal(no.code, 0, no.stderr);
+    assert.match(no.stderr, /WARNING! This will remove all dangling images\.\nAre you sure you want to continue\? \[y\/N\] /);
+    assert.ok((await ids()).includes(old));
+    const r = await d.docker(['image', 'prune', '-f']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`^Deleted Images:\\ndeleted: ${old}\\n(deleted: sha256:[0-9a-f]{64}\\n)*\\nTotal reclaimed space: 30\\d(\\.\\d+)?kB\\n$`));
+    const left = await ids();
+    assert.ok(!left.includes(old));
+    assert.ok(left.includes(kept));
+    const again = await d.berth(['image', 'prune', '-f']);
+    assert.equal(again.stdout, 'Total reclaimed space: 0B\n');
+    const ev = await d.request('GET', `/events?since=${since}&until=${Math.floor(Date.now() / 1000) + 1}&filters=${encodeURIComponent(JSON.stringify({ type: ['image'], event: ['prune'] }))}`);
+    const prunes = ev.body.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { Action: string; Actor: { Attributes: Record<string, string> } });
+    assert.equal(prunes.length, 2, ev.body);
+    assert.ok(Number(prunes[0]!.Actor.Attributes.reclaimed) > 300_000);
+    assert.equal(prunes[1]!.Actor.Attributes.reclaimed, '0');
+  });
+
+  it('berth image prune -a removes unused images that the filters select, keeps those a container uses; bad filters are refused', async () => {
+    const labelled = await build(`lab:${tag}`, `FROM busybox\nLABEL prune=yes\nRUN echo a > /a\n`);
+    const other = await build(`other:${tag}`, `FROM busybox\nLABEL prune=no\nRUN echo b > /b\n`);
+    const used = await build(`used:${tag}`, `FROM busybox\nLABEL prune=yes\nRUN echo c > /c\n`);
+    assert.equal((await d.docker(['create', '--name', `user-${tag}`, `used:${tag}`])).code, 0);
+    const r = await d.berth(['image', 'prune', '-a', '-f', '--filter', 'label=prune=yes']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`untagged: lab:${tag}\\ndeleted: ${labelled}\\n`));
+    const left = await ids();
+    assert.ok(!left.includes(labelled));
+    assert.ok(left.includes(other) && left.includes(used));
+    // label! and until: nothing older than an hour, so nothing goes.
+    const r2 = await d.docker(['image', 'prune', '-a', '-f', '--filter', 'label!=prune=yes', '--filter', 'until=1h']);
+    assert.equal(r2.stdout, 'Total reclaimed space: 0B\n', r2.stderr);
+    assert.ok((await ids()).includes(other));
+    const r3 = await d.docker(['image', 'prune', '-a', '-f', '--filter', 'label!=prune=yes']);
+    assert.match(r3.stdout, new RegExp(`untagged: other:${tag}`));
+    assert.ok((await ids()).includes(used), 'an image a container uses stays');
+    const bad = await d.request('POST', `/images/prune?filters=${encodeURIComponent(JSON.stringify({ colour: ['red'] }))}`);
+    assert.equal(bad.status, 400);
+    assert.match(bad.json<{ message: string }>().message, /invalid filter 'colour'/);
+    const badUntil = await d.docker(['image', 'prune', '-f', '--filter', 'until=yesterday-ish']);
+    assert.notEqual(badUntil.code, 0);
+    assert.match(badUntil.stderr, /failed to parse value as time or duration/);
+  });
+});

@@ -24,6 +24,8 @@ export interface ImageBackend {
   importTarball: ImageStore['importTarball'];
   tag: ImageStore['tag'];
   remove: ImageStore['remove'];
+  /** docker image prune (dangling, until, label, label! filters). */
+  prune(filters: Record<string, string[]>): Promise<import('../../image/index.js').ImagePruneResponse>;
   /** Starts a pull; throws (before any progress) when it cannot begin. */
   pull(req: PullParams): Promise<AsyncIterable<JSONMessage>>;
 }

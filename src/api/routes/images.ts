@@ -64,6 +64,11 @@ export function imageRoutes(b: ImageBackend): Route[] {
       },
     },
     {
+      method: 'POST',
+      path: '/images/prune',
+      handler: async ({ res, query }) => sendJson(res, 200, await b.prune(filtersParam(query))),
+    },
+    {
       method: 'GET',
       path: '/images/{name:.*}/json',
       handler: async ({ res, params }) => sendJson(res, 200, b.store.inspect(await b.store.resolve(params.name!))),
