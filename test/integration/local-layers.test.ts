@@ -46,6 +46,14 @@ describe('locally made layers: push, pull, save, load', () => {
     const ia = (await a.request('GET', `/images/${encodeURIComponent(name)}/json`)).json<{ Id: string }>();
     const ib = (await b.request('GET', `/images/${encodeURIComponent(name)}/json`)).json<{ Id: string }>();
     assert.equal(ib.Id, ia.Id, 'the same config, so the same image ID');
+    // The push and pull events dockerd sends.
+    const events = async (dd: TestDaemon, action: string) => {
+      const f = encodeURIComponent(JSON.stringify({ type: ['image'], event: [action] }));
+      const r = await dd.request('GET', `/events?since=1&until=${Math.floor(Date.now() / 1000) + 1}&filters=${f}`);
+      return r.body.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { id: string; Actor: { Attributes: Record<string, string> } });
+    };
+    assert.ok((await events(a, "push")).some((e) => e.Actor.Attributes.name === name), "push event");
+    assert.ok((await events(b, 'pull')).some((e) => e.Actor.Attributes.name === name), 'pull event');
   });
 
   it('docker save of a built image, docker load into another daemon, run there', async () => {
