@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestDaemon, BERTH, DOCKER } from '../test/helpers/daemon.js';
 import { ReferenceDocker, descendants } from './reference-docker.js';
+import { benchPull, dockerCliTarget, pushBenchImage, type PullStats } from './pull.js';
+import { startReferenceRegistry, waitForHttp } from '../test/helpers/registry.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 20);
 const WARMUP = 3;
@@ -170,6 +172,24 @@ async function main(): Promise<void> {
       rmSync(ctx, { recursive: true, force: true });
     }
 
+    // Pull: a ≈200 MB 4-layer image from a reference registry on loopback, the
+    // same reference dockerd as above, alternating runs (see pull.ts).
+    let pull: PullStats[] = [];
+    const reg = await startReferenceRegistry();
+    try {
+      await waitForHttp(`http://${reg.host}/v2/`, undefined, () => reg.log());
+      console.log('');
+      const image = await pushBenchImage(reg, Number(process.env.BENCH_PULL_BYTES ?? 200 * 1024 * 1024));
+      const targets = [dockerCliTarget('docker CLI → berthd', d.host, `${d.dir}/docker-config`)];
+      if (ref) targets.push(dockerCliTarget('docker CLI → reference dockerd', ref.host, `${ref.dir}/docker-config`));
+      const pullRuns = Number(process.env.BENCH_PULL_RUNS ?? 3);
+      pull = await benchPull(image, targets, pullRuns);
+      console.log(`docker pull of that image (${pullRuns} runs each after one untimed, alternating; image removed between runs)`);
+      for (const s of pull) console.log(`  ${s.label.padEnd(44)} median ${s.median.toFixed(0).padStart(8)} ms   min ${s.min.toFixed(0).padStart(8)}   max ${s.max.toFixed(0).padStart(8)}`);
+    } finally {
+      await reg.stop();
+    }
+
     console.log('\nratios (reference / berth; > 1 means berth is faster or smaller):');
     console.log(`  run --rm, docker CLI       ${ratio(viaRef?.median, viaDocker.median)}   ${Object.entries(ANCHORS).map(([a, ms]) => `${a}: ${(ms / viaDocker.median).toFixed(2)}x`).join('   ')}`);
     console.log(`  run --rm, berth CLI        ${ratio(viaRef?.median, viaBerth.median)}`);
@@ -177,6 +197,7 @@ async function main(): Promise<void> {
     console.log(`  engine memory              ${ratio(memRef, memBerth)}`);
     console.log(`  build, cold                ${ratio(build.coldRef?.median, build.coldBerth.median)}`);
     console.log(`  build, all cached          ${ratio(build.cachedRef?.median, build.cachedBerth.median)}   (berth/reference ${build.cachedRef ? (build.cachedBerth.median / build.cachedRef.median).toFixed(2) : 'n/a'}; the goal is <= 0.5)`);
+    console.log(`  pull, 200 MB 4 layers      ${ratio(pull[1]?.median, pull[0]!.median)}   (berth/reference ${pull[1] ? (pull[0]!.median / pull[1].median).toFixed(2) : 'n/a'}; the goal is <= 0.67)`);
   } finally {
     await ref?.stop();
     await d.stop();
