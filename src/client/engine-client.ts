@@ -552,13 +552,13 @@ export class EngineClient {
   }
 
   /** Save: the tar stream of the named images. */
-  imageSave(names: string[], opts: { signal?: AbortSignal } = {}): Promise<IncomingMessage> {
-    return this.open('GET', '/images/get', { query: { names }, signal: opts.signal });
+  imageSave(names: string[], opts: { platform?: string; signal?: AbortSignal } = {}): Promise<IncomingMessage> {
+    return this.open('GET', '/images/get', { query: { names, platform: opts.platform || undefined }, signal: opts.signal });
   }
 
   /** Load: a tar as the body; a JSON-lines stream of what was loaded. */
-  imageLoad(source: NodeJS.ReadableStream, opts: { quiet?: boolean; signal?: AbortSignal } = {}): Promise<IncomingMessage> {
-    return this.open('POST', '/images/load', { query: { quiet: opts.quiet ? '1' : undefined }, rawBody: source, headers: { 'Content-Type': 'application/x-tar' }, signal: opts.signal });
+  imageLoad(source: NodeJS.ReadableStream, opts: { quiet?: boolean; platform?: string; signal?: AbortSignal } = {}): Promise<IncomingMessage> {
+    return this.open('POST', '/images/load', { query: { quiet: opts.quiet ? '1' : undefined, platform: opts.platform || undefined }, rawBody: source, headers: { 'Content-Type': 'application/x-tar' }, signal: opts.signal });
   }
 
   /** Import a root filesystem tarball streamed as the body: a JSON-lines progress stream. */

@@ -11,6 +11,8 @@ import { chainIds, familiarString, hostPlatform, normalizeForStore, parseNormali
 import type { JSONMessage } from '../types/engine.js';
 import { MT } from './media-types.js';
 import { parseManifest, selectPlatform, type Descriptor, type ImageManifest } from './manifest.js';
+import { formatPlatform, platformMatches } from './platform-param.js';
+import type { Platform } from '../image/platform.js';
 import { Channel } from './progress.js';
 
 // docker save / docker load. save writes what docker 25+ writes: the OCI
@@ -143,7 +145,7 @@ interface LoadManifestEntry {
 }
 
 /** docker load: returns the messages ("Loaded image: …"); the work is done before. */
-export async function loadImages(store: ArchiveStore, body: NodeJS.ReadableStream, opts: { quiet: boolean; signal: AbortSignal }): Promise<AsyncIterable<JSONMessage>> {
+export async function loadImages(store: ArchiveStore, body: NodeJS.ReadableStream, opts: { quiet: boolean; signal: AbortSignal; platform?: Platform }): Promise<AsyncIterable<JSONMessage>> {
   const dir = await mkdtemp(join(store.root, 'tmp', 'load-'));
   const out = new Channel<JSONMessage>();
   try {
@@ -152,8 +154,8 @@ export async function loadImages(store: ArchiveStore, body: NodeJS.ReadableStrea
     const manifestPath = secureJoin(dir, 'manifest.json');
     const hasManifest = await stat(manifestPath).then(() => true, () => false);
     let loaded: string[];
-    if (hasManifest) loaded = await loadDockerArchive(store, dir, JSON.parse(await readFile(manifestPath, 'utf8')) as LoadManifestEntry[], opts.signal);
-    else if (await stat(secureJoin(dir, 'index.json')).then(() => true, () => false)) loaded = await loadOciLayout(store, dir, opts.signal);
+    if (hasManifest) loaded = await loadDockerArchive(store, dir, JSON.parse(await readFile(manifestPath, 'utf8')) as LoadManifestEntry[], opts.signal, opts.platform);
+    else if (await stat(secureJoin(dir, 'index.json')).then(() => true, () => false)) loaded = await loadOciLayout(store, dir, opts.signal, opts.platform);
     else throw new InvalidParameterError('open manifest.json: no such file or directory (not a docker-archive or OCI layout tar)');
     for (const line of loaded) out.push({ stream: `${line}\n` });
     out.close();
@@ -195,12 +197,13 @@ async function unpackChain(store: ArchiveStore, files: string[], diffIds: string
   return { layers, diffIds };
 }
 
-async function loadDockerArchive(store: ArchiveStore, dir: string, entries: LoadManifestEntry[], signal: AbortSignal): Promise<string[]> {
+async function loadDockerArchive(store: ArchiveStore, dir: string, entries: LoadManifestEntry[], signal: AbortSignal, platform?: Platform): Promise<string[]> {
   if (!Array.isArray(entries)) throw new InvalidParameterError('invalid manifest.json');
   const lines: string[] = [];
   for (const e of entries) {
     const configBytes = await readFile(secureJoin(dir, e.Config));
     const config = JSON.parse(configBytes.toString('utf8')) as OciImageConfig;
+    if (platform && !platformMatches(config, platform)) continue;
     const { layers } = await unpackChain(store, e.Layers.map((l) => secureJoin(dir, l)), config.rootfs?.diff_ids, signal);
     try {
       const tags = e.RepoTags ?? [];
@@ -212,10 +215,11 @@ async function loadDockerArchive(store: ArchiveStore, dir: string, entries: Load
       for (const l of layers) l.release();
     }
   }
+  if (platform && lines.length === 0) throw new NotFoundError(`no image of platform ${formatPlatform(platform)} in the archive`);
   return lines;
 }
 
-async function loadOciLayout(store: ArchiveStore, dir: string, signal: AbortSignal): Promise<string[]> {
+async function loadOciLayout(store: ArchiveStore, dir: string, signal: AbortSignal, platform?: Platform): Promise<string[]> {
   const blob = (digest: string) => {
     if (!/^sha256:[a-f0-9]{64}$/.test(digest)) throw new InvalidParameterError(`invalid digest ${digest}`);
     return secureJoin(dir, `blobs/sha256/${digest.slice(7)}`);
@@ -225,11 +229,13 @@ async function loadOciLayout(store: ArchiveStore, dir: string, signal: AbortSign
   const lines: string[] = [];
   for (const d of index.index.manifests) {
     let m = parseManifest(await readFile(blob(d.digest)), d.mediaType);
-    if (m.kind === 'index') m = parseManifest(await readFile(blob(selectPlatform(m.index, hostPlatform()).digest)), undefined);
+    if (m.kind === 'index') m = parseManifest(await readFile(blob(selectPlatform(m.index, platform ?? hostPlatform()).digest)), undefined);
     if (m.kind !== 'manifest') throw new InvalidParameterError('nested index in OCI layout');
     const manifest: ImageManifest = m.manifest;
     const configBytes = await readFile(blob(manifest.config.digest));
     const config = JSON.parse(configBytes.toString('utf8')) as OciImageConfig;
+    // --platform: the archive's images of other platforms are left out.
+    if (platform && !platformMatches(config, platform)) continue;
     const { layers } = await unpackChain(store, manifest.layers.map((l) => blob(l.digest)), config.rootfs?.diff_ids, signal);
     try {
       const name = d.annotations?.['io.containerd.image.name'];
@@ -239,5 +245,6 @@ async function loadOciLayout(store: ArchiveStore, dir: string, signal: AbortSign
       for (const l of layers) l.release();
     }
   }
+  if (platform && lines.length === 0) throw new NotFoundError(`no image of platform ${formatPlatform(platform)} in the archive`);
   return lines;
 }

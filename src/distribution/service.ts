@@ -11,6 +11,7 @@ import { pushImage } from './push.js';
 import { RegistrySession, failure, type RegistryConfig } from './session.js';
 import type { DistributionStore } from './store.js';
 import { BlobSources } from './blob-sources.js';
+import { assertPlatform } from './platform-param.js';
 
 // The registry client as berthd offers it: pull, push, login and the
 // distribution inspect endpoint, over the image store and content store.
@@ -29,6 +30,8 @@ export interface PullRequest {
 export interface PushRequest {
   name: string;
   tag?: string;
+  /** Only an image of this platform may be pushed (--platform). */
+  platform?: Platform;
   auth: AuthConfig;
   signal: AbortSignal;
 }
@@ -143,6 +146,7 @@ export class DistributionService {
       }
       if (targets.length === 0) throw new NotFoundError(`An image does not exist locally with the tag: ${repoName}`);
     }
+    for (const t of targets) assertPlatform(familiarString(t), (await this.store.resolve(familiarString(t))).config, req.platform);
     const session = this.session(named.domain, req.auth);
     // Reach the registry (and learn its auth) before answering 200.
     await session.base(req.signal);

@@ -1,11 +1,12 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { TestDaemon } from '../helpers/daemon.js';
-import { startReferenceRegistry, type TestRegistry } from '../helpers/registry.js';
+import { TestDaemon, busyboxTar, runCommand } from '../helpers/daemon.js';
+import { sha256, startReferenceRegistry, type TestRegistry } from '../helpers/registry.js';
+import { hostPlatform } from '../../src/image/platform.js';
 
 // Images whose layers were made here (the classic builder, import) are pushed
 // to the reference registry and pulled into a second daemon, saved and loaded
@@ -197,5 +198,68 @@ describe('image prune', () => {
     const badUntil = await d.docker(['image', 'prune', '-f', '--filter', 'until=yesterday-ish']);
     assert.notEqual(badUntil.code, 0);
     assert.match(badUntil.stderr, /failed to parse value as time or duration/);
+  });
+});
+
+describe('--platform of push, save and load', () => {
+  let d: TestDaemon;
+  let reg: TestRegistry;
+  let dir: string;
+  const host = hostPlatform();
+  const other = host.architecture === 'arm64' ? 'amd64' : 'arm64';
+  before(async () => {
+    [d, reg] = await Promise.all([TestDaemon.start(), startReferenceRegistry()]);
+    await d.loadBusybox();
+    dir = await mkdtemp(join(tmpdir(), 'berth-plat-'));
+  });
+  after(async () => {
+    await d?.stop();
+    await reg?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('save and push accept the image\'s own platform and refuse another in dockerd\'s words', async () => {
+    const ok = await d.berth(['save', '--platform', `linux/${host.architecture}`, '-o', join(dir, 'ok.tar'), 'busybox']);
+    assert.equal(ok.code, 0, ok.stderr);
+    const bad = await d.berth(['save', '--platform', `linux/${other}`, '-o', join(dir, 'bad.tar'), 'busybox']);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, new RegExp(`image with reference busybox was found but does not match the specified platform: wanted linux/${other}, actual: linux/${host.architecture}`));
+    const api = await d.request('GET', `/images/get?names=busybox&platform=${encodeURIComponent(JSON.stringify({ os: 'linux', architecture: other }))}`);
+    assert.equal(api.status, 404);
+    const name = `${reg.host}/plat/bb:1`;
+    assert.equal((await d.docker(['tag', 'busybox', name])).code, 0);
+    const refused = await d.berth(['push', '--platform', `linux/${other}`, name]);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /does not match the specified platform/);
+    const pushed = await d.berth(['push', '--platform', `linux/${host.architecture}`, name]);
+    assert.equal(pushed.code, 0, pushed.stderr);
+  });
+
+  it('load --platform takes that platform from a multi-platform OCI layout', async () => {
+    const layer = await readFile(await busyboxTar());
+    const diffId = sha256(layer);
+    const files: Array<{ name: string; content: Buffer }> = [{ name: `blobs/sha256/${diffId.slice(7)}`, content: layer }];
+    const manifests = [];
+    for (const arch of [host.architecture, other]) {
+      const config = Buffer.from(JSON.stringify({ architecture: arch, os: 'linux', config: { Cmd: ['sh'], Labels: { arch } }, rootfs: { type: 'layers', diff_ids: [diffId] } }));
+      const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length }, layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: diffId, size: layer.length }] }));
+      files.push({ name: `blobs/sha256/${sha256(config).slice(7)}`, content: config }, { name: `blobs/sha256/${sha256(manifest).slice(7)}`, content: manifest });
+      manifests.push({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(manifest), size: manifest.length, platform: { os: 'linux', architecture: arch }, annotations: { 'io.containerd.image.name': `docker.io/library/multi:${arch}` } });
+    }
+    files.push({ name: 'oci-layout', content: Buffer.from('{"imageLayoutVersion":"1.0.0"}') }, { name: 'index.json', content: Buffer.from(JSON.stringify({ schemaVersion: 2, manifests })) });
+    const layout = join(dir, 'layout');
+    await mkdir(join(layout, 'blobs', 'sha256'), { recursive: true });
+    for (const f of files) await writeFile(join(layout, f.name), f.content);
+    assert.equal((await runCommand('tar', ['-cf', join(dir, 'multi.tar'), '-C', layout, '.'])).code, 0);
+    const r = await d.berth(['load', '--platform', `linux/${other}`, '-i', join(dir, 'multi.tar')]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`Loaded image: multi:${other}`));
+    assert.doesNotMatch(r.stdout, new RegExp(`multi:${host.architecture}`));
+    const img = (await d.request('GET', `/images/multi:${other}/json`)).json<{ Architecture: string }>();
+    assert.equal(img.Architecture, other);
+    assert.equal((await d.request('GET', `/images/multi:${host.architecture}/json`)).status, 404);
+    const none = await d.berth(['load', '--platform', 'linux/s390x', '-i', join(dir, 'multi.tar')]);
+    assert.notEqual(none.code, 0);
+    assert.match(none.stderr, /no image of platform linux\/s390x in the archive/);
   });
 });

@@ -42,15 +42,15 @@ export interface PullParams {
 
 /** Registry and archive operations: push, login, distribution inspect, save, load. */
 export interface DistributionBackend {
-  push(req: { name: string; tag?: string; registryAuth?: string; signal: AbortSignal }): Promise<AsyncIterable<JSONMessage>>;
+  push(req: { name: string; tag?: string; registryAuth?: string; platform?: string; signal: AbortSignal }): Promise<AsyncIterable<JSONMessage>>;
   login(body: Record<string, unknown>, signal: AbortSignal): Promise<{ Status: string; IdentityToken: string }>;
   inspect(name: string, registryAuth: string | undefined, signal: AbortSignal): Promise<unknown>;
   /** docker save: a tar of the named images, streamed into `out`. */
   save(names: string[], out: NodeJS.WritableStream, signal: AbortSignal): Promise<void>;
   /** Checks that every name exists before the 200 goes out. */
-  checkSave(names: string[]): Promise<void>;
+  checkSave(names: string[], platform?: string): Promise<void>;
   /** docker load: reads a tar; returns the progress/result messages. */
-  load(body: NodeJS.ReadableStream, opts: { quiet: boolean; signal: AbortSignal }): Promise<AsyncIterable<JSONMessage>>;
+  load(body: NodeJS.ReadableStream, opts: { quiet: boolean; platform?: string; signal: AbortSignal }): Promise<AsyncIterable<JSONMessage>>;
 }
 
 export interface SystemBackend {

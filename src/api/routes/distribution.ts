@@ -34,7 +34,8 @@ export function distributionRoutes(b: DistributionBackend): Route[] {
       handler: async ({ req, res, params, query, signal }) => {
         const tag = query.get('tag') ?? '';
         const auth = authHeader(req.headers['x-registry-auth']);
-        const progress = await b.push({ name: params.name!, ...(tag ? { tag } : {}), ...(auth ? { registryAuth: auth } : {}), signal });
+        const platform = query.get('platform') ?? '';
+        const progress = await b.push({ name: params.name!, ...(tag ? { tag } : {}), ...(auth ? { registryAuth: auth } : {}), ...(platform ? { platform } : {}), signal });
         await streamMessages(res, progress);
       },
     },
@@ -59,7 +60,7 @@ export function distributionRoutes(b: DistributionBackend): Route[] {
       path: '/images/get',
       handler: async ({ res, query, signal }) => {
         const names = query.getAll('names').filter(Boolean);
-        await b.checkSave(names);
+        await b.checkSave(names, query.get('platform') ?? undefined);
         res.writeHead(200, { 'Content-Type': 'application/x-tar' });
         await b.save(names, res, signal);
         res.end();
@@ -68,8 +69,8 @@ export function distributionRoutes(b: DistributionBackend): Route[] {
     {
       method: 'GET',
       path: '/images/{name:.*}/get',
-      handler: async ({ res, params, signal }) => {
-        await b.checkSave([params.name!]);
+      handler: async ({ res, params, query, signal }) => {
+        await b.checkSave([params.name!], query.get('platform') ?? undefined);
         res.writeHead(200, { 'Content-Type': 'application/x-tar' });
         await b.save([params.name!], res, signal);
         res.end();
@@ -79,7 +80,8 @@ export function distributionRoutes(b: DistributionBackend): Route[] {
       method: 'POST',
       path: '/images/load',
       handler: async ({ req, res, query, signal }) => {
-        const progress = await b.load(req, { quiet: boolParam(query, 'quiet'), signal });
+        const platform = query.get('platform') ?? '';
+        const progress = await b.load(req, { quiet: boolParam(query, 'quiet'), ...(platform ? { platform } : {}), signal });
         await streamMessages(res, progress);
       },
     },

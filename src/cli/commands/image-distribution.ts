@@ -142,7 +142,7 @@ export const saveCommand: CommandImpl<{ output: string; platform: string }> = {
   args: { kind: 'min', n: 1 },
   async run(ctx, values, images) {
     if (!values.output && ctx.stdout.isTTY) throw new StatusError('cowardly refusing to save to a terminal. Use the -o flag or redirect', 1);
-    const stream = await ctx.client().imageSave(images);
+    const stream = await ctx.client().imageSave(images, { platform: values.platform });
     if (values.output) {
       const tmp = `${values.output}.berth-save-${process.pid}`;
       try {
@@ -178,7 +178,7 @@ export const loadCommand: CommandImpl<{ input: string; quiet: boolean; platform:
       if (ctx.stdin.isTTY) throw new StatusError('requested load from stdin, but stdin is empty', 1);
       body = ctx.stdin;
     }
-    const progress = await ctx.client().imageLoad(body, { quiet: values.quiet || !ctx.stdout.isTTY });
+    const progress = await ctx.client().imageLoad(body, { quiet: values.quiet || !ctx.stdout.isTTY, platform: values.platform });
     await displayJsonMessages(progress, ctx.stdout);
     return 0;
   },
