@@ -360,14 +360,23 @@ export class ContainerService {
     if (restart) r.state = { ...r.state, status: 'restarting' };
     // An auto-removed container's record goes away next; persisting it first buys nothing.
     const persisted = autoRemove ? Promise.resolve() : this.persist(live);
-    await this.io.endAttachments(live);
-    await this.io.runEnded(r);
+    // The tear-down is claimed before the first await: a start arriving while
+    // the attachments drain sees the container exited and must wait for this
+    // run's tear-down, or that tear-down would delete the new run's bundle.
+    let clientsReleased!: () => void;
+    const released = new Promise<void>((resolve) => (clientsReleased = resolve));
+    // A cp still reading or writing the rootfs finishes first.
+    live.teardown = released.then(() => Promise.allSettled([...live.busy])).then(() => this.teardownRun(r.id));
+    try {
+      await this.io.endAttachments(live);
+      await this.io.runEnded(r);
+    } finally {
+      clientsReleased();
+    }
     const attrs = this.eventAttributes(r);
     if (r.state.oomKilled && !oomReported) this.o.events.emit('container', 'oom', r.id, attrs);
     this.o.events.emit('container', 'die', r.id, { ...attrs, exitCode: String(exitCode) });
     resolveWaiters(live, ['not-running', 'next-exit']);
-    // A cp still reading or writing the rootfs finishes first.
-    live.teardown = Promise.allSettled([...live.busy]).then(() => this.teardownRun(r.id));
     await persisted;
     if (autoRemove) await this.remove(r.id, { force: true, volumes: true }).catch((err) => this.o.log('warn', `auto-remove ${r.id}: ${errorMessage(err)}`));
     else if (restart && r.state.status === 'restarting' && !live.removed) this.scheduleRestart(live);
