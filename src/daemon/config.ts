@@ -51,6 +51,8 @@ export interface DaemonConfig {
   iptables: boolean;
   ipForward: boolean;
   dns: string[];
+  /** berth's registry server run inside berthd, when daemon.json asks for it. */
+  registry?: Required<Pick<RegistryServerSettings, 'addr' | 'root'>> & Omit<RegistryServerSettings, 'addr' | 'root'>;
 }
 
 export const DEFAULTS = {
@@ -64,7 +66,7 @@ export const DEFAULTS = {
   bridge: 'berth0',
 };
 
-type ValueKind = 'string' | 'bool' | '[]string' | 'map[string]string' | '[]pool';
+type ValueKind = 'string' | 'bool' | '[]string' | 'map[string]string' | '[]pool' | 'registry';
 
 /** The fields a daemon.json key or a flag can set. */
 export interface Settings {
@@ -93,7 +95,22 @@ export interface Settings {
   iptables?: boolean;
   ipForward?: boolean;
   dns?: string[];
+  registry?: RegistryServerSettings;
 }
+
+/** daemon.json `registry` (berth's own key): serve berth's registry server inside berthd. */
+export interface RegistryServerSettings {
+  /** HOST:PORT to listen on. */
+  addr: string;
+  /** Storage directory; default <data-root>/registry. */
+  root?: string;
+  htpasswd?: string;
+  'tls-cert'?: string;
+  'tls-key'?: string;
+  'max-upload-size'?: number;
+}
+
+const REGISTRY_KEYS: Record<string, 'string' | 'number'> = { addr: 'string', root: 'string', htpasswd: 'string', 'tls-cert': 'string', 'tls-key': 'string', 'max-upload-size': 'number' };
 
 /**
  * Every daemon.json key berthd honours: dockerd's name → our field and its
@@ -126,6 +143,7 @@ export const FILE_KEYS: Record<string, { field: keyof Settings; kind: ValueKind 
   iptables: { field: 'iptables', kind: 'bool' },
   'ip-forward': { field: 'ipForward', kind: 'bool' },
   dns: { field: 'dns', kind: '[]string' },
+  registry: { field: 'registry', kind: 'registry' },
 };
 
 /** Flag values as commander hands them over (`host` is -H, repeatable). */
@@ -156,6 +174,10 @@ function matches(kind: ValueKind, value: unknown): boolean {
   if (kind === 'string') return typeof value === 'string';
   if (kind === 'bool') return typeof value === 'boolean';
   if (kind === '[]pool') return Array.isArray(value) && value.every((p) => typeof p === 'object' && p !== null && typeof p.base === 'string' && typeof p.size === 'number');
+  if (kind === 'registry') {
+    return typeof value === 'object' && value !== null && !Array.isArray(value) && typeof (value as { addr?: unknown }).addr === 'string' &&
+      Object.entries(value).every(([k, v]) => REGISTRY_KEYS[k] !== undefined && typeof v === REGISTRY_KEYS[k]);
+  }
   if (kind === 'map[string]string') return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((v) => typeof v === 'string');
   return Array.isArray(value) && value.every((v) => typeof v === 'string');
 }
@@ -284,6 +306,7 @@ export async function loadConfig(flags: FlagValues, configFileExplicit: boolean,
     iptables: merged.iptables ?? true,
     ipForward: merged.ipForward ?? true,
     dns: merged.dns ?? [],
+    ...(merged.registry ? { registry: { ...merged.registry, root: merged.registry.root ?? join(merged.dataRoot ?? DEFAULTS.dataRoot, 'registry') } } : {}),
   };
 }
 

@@ -10,6 +10,7 @@ import { systemDf } from './system-df.js';
 import { DistributionService } from '../distribution/index.js';
 import { distributionBackend } from './distribution-backend.js';
 import { buildBackend } from './build-backend.js';
+import { startRegistryServer } from './registry-server.js';
 import { EventBus } from '../events/index.js';
 import { ContainerService } from '../container/index.js';
 import { ConmonTaskService, OciRuntime, availableRuntimes, chooseRuntime, detectCgroupLayout, findExecutable } from '../runtime/index.js';
@@ -145,6 +146,7 @@ export async function runDaemon(config: DaemonConfig, log: Logger): Promise<void
     const api = new ApiServer({ router, engineVersion: ENGINE_VERSION, log });
     cleanups.push(() => api.close());
     cleanups.push(...(await openListeners(api, listenPlan, log)));
+    if (config.registry) cleanups.push(await startRegistryServer(config.registry, log));
     log('info', `berthd ${ENGINE_VERSION} started: data root ${config.dataRoot}, runtime ${chosen.name}, storage ${snapshotter.name}`);
 
     await new Promise<void>((resolve) => {

@@ -344,3 +344,10 @@ export class RegistryServer {
     res.writeHead(200, headers).end(JSON.stringify({ schemaVersion: 2, mediaType: MT.ociIndex, manifests }));
   }
 }
+
+/** "HOST:PORT", "[V6]:PORT" or ":PORT" (all interfaces) → where to listen. */
+export function parseListenAddress(addr: string): { host: string; port: number } | undefined {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(addr);
+  if (!m || Number(m[3]) > 65535) return undefined;
+  return { host: m[1] ?? (m[2] || '0.0.0.0'), port: Number(m[3]) };
+}

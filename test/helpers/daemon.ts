@@ -50,7 +50,13 @@ export class TestDaemon {
     const dir = await mkdtemp(join(tmpdir(), 'berth-test-'));
     const d = new TestDaemon(dir);
     await writeFile(join(dir, 'daemon.json'), JSON.stringify(daemonJson) + '\n');
-    await d.launch(extraArgs);
+    try {
+      await d.launch(extraArgs);
+    } catch (err) {
+      // A daemon that refused to start leaves nothing behind either.
+      await d.stop().catch(() => {});
+      throw err;
+    }
     return d;
   }
 

@@ -13,12 +13,6 @@ interface ServeValues {
   maxUploadSize: number;
 }
 
-function splitAddr(addr: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(addr);
-  if (!m) throw new StatusError(`invalid --addr ${JSON.stringify(addr)}: expected HOST:PORT`, 125);
-  return { host: m[1] ?? (m[2] || '0.0.0.0'), port: Number(m[3]) };
-}
-
 export const registryServeCommand: CommandImpl<ServeValues> = {
   flags: [
     { name: 'addr', kind: 'string', usage: 'Address to listen on (HOST:PORT)', default: '127.0.0.1:5000' },
@@ -31,8 +25,10 @@ export const registryServeCommand: CommandImpl<ServeValues> = {
   args: { kind: 'none' },
   async run(ctx, v) {
     if (Boolean(v.tlsCert) !== Boolean(v.tlsKey)) throw new StatusError('--tls-cert and --tls-key go together', 125);
-    const { RegistryServer } = await import('../../registry/index.js');
-    const { host, port } = splitAddr(v.addr);
+    const { RegistryServer, parseListenAddress } = await import('../../registry/index.js');
+    const listenAt = parseListenAddress(v.addr);
+    if (!listenAt) throw new StatusError(`invalid --addr ${JSON.stringify(v.addr)}: expected HOST:PORT`, 125);
+    const { host, port } = listenAt;
     const server = new RegistryServer({
       root: v.root,
       ...(v.htpasswd ? { htpasswd: v.htpasswd } : {}),
