@@ -100,7 +100,7 @@ export class ContainerService {
     this.store = new ContainerStore(o.root, o.log);
     this.tasks = o.tasks;
     this.io = new ContainerIO(o.tasks, o.log, o.defaultLogConfig ?? { Type: DEFAULT_LOG_DRIVER, Config: {} });
-    this.views = new ContainerViews(this.store, o.images, o.snapshotter, o.volumes, o.network);
+    this.views = new ContainerViews(this.store, o.images, o.snapshotter, o.volumes, o.network, (id) => o.tasks.rootfs(id));
     this.restarts = new RestartScheduler(this.clock);
     this.statsReader = new ContainerStatsReader(o.tasks, this.clock, (id) => o.network?.counterBaseline(id) ?? {});
     this.archive = new ContainerArchive(o.tasks, o.snapshotter, o.scratchRoot, (name) => {
