@@ -4,7 +4,8 @@ import type { EventBus } from '../events/index.js';
 import type { ContainerService } from '../container/index.js';
 import type { DistributionService } from '../distribution/index.js';
 import { decodeRegistryAuth } from '../distribution/index.js';
-import { familiarString, parseNormalizedNamed, tagNameOnly } from '../image/index.js';
+import { familiarString, parseNormalizedNamed, pruneImages, tagNameOnly } from '../image/index.js';
+import { parseUntil } from '../container/prune.js';
 
 /** The image routes' backend: the store, plus the image events dockerd emits. */
 export function imageBackend(images: ImageStore, containers: ContainerService, events: EventBus, distribution: DistributionService): ImageBackend {
@@ -28,6 +29,16 @@ export function imageBackend(images: ImageStore, containers: ContainerService, e
         if (item.Deleted) events.emit('image', 'delete', item.Deleted, { name: item.Deleted });
       }
       return items;
+    },
+    async prune(filters) {
+      const idOf = new Map((await images.list({ all: true })).flatMap((img) => [...img.repoTags, ...img.repoDigests].map((r) => [r, img.id] as const)));
+      const report = await pruneImages(images, filters, new Set(containers.imageIdsInUse()), parseUntil);
+      for (const item of report.ImagesDeleted ?? []) {
+        if (item.Untagged) events.emit('image', 'untag', idOf.get(item.Untagged) ?? item.Untagged, { name: item.Untagged });
+        if (item.Deleted) events.emit('image', 'delete', item.Deleted, { name: item.Deleted });
+      }
+      events.emit('image', 'prune', '', { reclaimed: String(report.SpaceReclaimed) });
+      return report;
     },
     containerCounts() {
       const counts = new Map<string, number>();

@@ -75,6 +75,8 @@ export interface ImageStore {
    */
   remove(ref: string, opts?: RemoveOptions): Promise<ImageDeleteResponseItem[]>;
   history(ref: string): Promise<ImageHistoryItem[]>;
+  /** A layer by chain ID; its size is what removing it frees. */
+  layer(chainId: string): Promise<{ size: number } | undefined>;
   summary(img: ImageRecord, containers: number): ImageSummary;
   inspect(img: ImageRecord): ImageInspect;
   /** Removes half-made imports a crash left behind. Called once at startup. */

@@ -18,3 +18,4 @@ export {
 } from './reference.js';
 export { applyChanges } from './changes.js';
 export { hostPlatform, parsePlatform, type Platform } from './platform.js';
+export { pruneImages, type ImagePruneReport } from './prune.js';

@@ -1,5 +1,6 @@
 import type { ContainerService } from '../../container/index.js';
 import type { NetworkService } from '../../network/index.js';
+import type { ImagePruneReport } from '../../image/prune.js';
 import type { ImageStore } from '../../image/image-store.js';
 import type { EventBus } from '../../events/index.js';
 import type { JSONMessage, SystemVersion } from '../../types/engine.js';
@@ -24,6 +25,8 @@ export interface ImageBackend {
   importTarball: ImageStore['importTarball'];
   tag: ImageStore['tag'];
   remove: ImageStore['remove'];
+  /** POST /images/prune: dangling (or, with dangling=false, unused) images. */
+  prune(filters: Record<string, string[]>): Promise<ImagePruneReport>;
   /** Starts a pull; throws (before any progress) when it cannot begin. */
   pull(req: PullParams): Promise<AsyncIterable<JSONMessage>>;
 }
