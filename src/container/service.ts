@@ -292,7 +292,8 @@ export class ContainerService {
         logSizeMax: conmonLog.sizeMax,
         tty: r.config.Tty === true,
         openStdin: r.config.OpenStdin === true,
-        leaveStdinOpen: r.config.OpenStdin === true && r.config.StdinOnce !== true,
+        // dockerd closes a StdinOnce stdin after the first client only without a TTY (CloseStdin = StdinOnce && !Tty).
+        leaveStdinOpen: r.config.OpenStdin === true && (r.config.StdinOnce !== true || r.config.Tty === true),
       });
       // From here the process exists: an exit may be reported at any moment,
       // even before `start` returns, so the state says running first and
