@@ -17,6 +17,7 @@ import { normalizeSignal, signalNumber } from '../util/signals.js';
 import { type ContainerRecord, ZERO_TIME } from './record.js';
 import { mountsOf, volumesFromSources } from './volumes.js';
 import type { VolumeService } from '../volume/index.js';
+import { commitContainer, type CommitOptions } from './commit.js';
 import { checkNetworkMode, mergeConfig, normalizeHostConfig, validateHostConfig, validName } from './config.js';
 import { buildBundle, writeEtcFiles } from './bundle.js';
 import { ContainerStore } from './store.js';
@@ -565,6 +566,32 @@ export class ContainerService {
       r.state = { ...r.state, status: 'running' };
       await this.persist(live);
       this.o.events.emit('container', 'unpause', r.id, this.eventAttributes(r));
+    });
+  }
+
+  // ---- commit ------------------------------------------------------------------
+
+  /** POST /commit: a new image from the container's changes (see commit.ts). */
+  commit(ref: string, opts: CommitOptions): Promise<{ Id: string }> {
+    const live = this.store.get(ref);
+    return live.serialize(async () => {
+      const r = live.record;
+      // Frozen while its files are read, with the events dockerd's commit emits for that.
+      const deps = {
+        images: this.o.images,
+        snapshotter: this.o.snapshotter,
+        pause: async (id: string) => {
+          await this.tasks.pause(id);
+          this.o.events.emit('container', 'pause', id, this.eventAttributes(r));
+        },
+        resume: async (id: string) => {
+          await this.tasks.resume(id);
+          this.o.events.emit('container', 'unpause', id, this.eventAttributes(r));
+        },
+      };
+      const img = await commitContainer(deps, r, r.state.status === 'running', opts);
+      this.o.events.emit('container', 'commit', r.id, { ...this.eventAttributes(r), comment: opts.comment ?? '', imageID: img.id, imageRef: opts.reference ?? '' });
+      return { Id: img.id };
     });
   }
 
