@@ -195,8 +195,14 @@ describe('interactive terminal through tmux', () => {
       await t.clear();
       await t.type(`${cli} start -ai ${name}`);
       await t.screenHas(/^\/ # ?$/m);
-      await t.type('echo again-$((5+5)); stty size');
-      await t.screenHas(/^again-10\n40 120$/m);
+      await t.type('echo again-$((5+5))');
+      await t.screenHas(/^again-10$/m);
+      // start -ai resizes the TTY once the container runs (as the docker CLI does), so it may land just after the prompt.
+      await eventually(async () => {
+        await t.type('stty size');
+        await new Promise((r) => setTimeout(r, 200));
+        return /^40 120$/m.test(await t.screen());
+      });
       await t.type('exit 7');
       await t.atHostPrompt();
       await t.type('echo status=$?');
