@@ -4,7 +4,7 @@
 // medians and ratios (reference / berth: > 1 means berth is faster); where no
 // reference engine can run, the anchors measured in DESIGN.md stand in.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,9 @@ import { startReferenceRegistry, waitForHttp } from '../test/helpers/registry.js
 const RUNS = Number(process.env.BENCH_RUNS ?? 20);
 const WARMUP = 3;
 const CONCURRENT = Number(process.env.BENCH_CONCURRENT ?? 30);
+// Containers running while stats are read (moby #39664: dockerd's stats cost); BENCH_STATS_N=0 skips it.
+const STATS_N = Number(process.env.BENCH_STATS_N ?? 100);
+const STATS_STREAM_S = Number(process.env.BENCH_STATS_STREAM_S ?? 10);
 const ANCHORS = { 'reference Docker 20.10 (DESIGN.md)': 240, 'podman 4.3 + conmon + runc': 320 };
 
 interface Stats { min: number; median: number; max: number }
@@ -106,7 +109,11 @@ function engineMemory(rootPid: number, containerPids: Set<number>): number {
 }
 
 function containerPidsOf(run: (args: string[]) => Promise<{ stdout: string }>): Promise<Set<number>> {
-  return run(['inspect', '-f', '{{.State.Pid}}', ...Array.from({ length: CONCURRENT }, (_, i) => `bench-${i}`)]).then((r) => {
+  return containerPidsOfNames(run, Array.from({ length: CONCURRENT }, (_, i) => `bench-${i}`));
+}
+
+function containerPidsOfNames(run: (args: string[]) => Promise<{ stdout: string }>, names: string[]): Promise<Set<number>> {
+  return run(['inspect', '-f', '{{.State.Pid}}', ...names]).then((r) => {
     const pids = new Set<number>();
     for (const p of r.stdout.split('\n').map(Number).filter((n) => n > 0)) {
       pids.add(p);
@@ -114,6 +121,77 @@ function containerPidsOf(run: (args: string[]) => Promise<{ stdout: string }>): 
     }
     return pids;
   });
+}
+
+const CLK_TCK = 100;
+
+/** CPU seconds (user + system, with reaped children) of these processes so far. */
+function cpuSeconds(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      // Fields after the ")" of comm: state is 3rd, utime 14th, stime 15th, cutime 16th, cstime 17th.
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    } catch {
+      /* gone */
+    }
+  }
+  return ticks / CLK_TCK;
+}
+
+/**
+ * The engine's own processes: the daemon, its descendants, and the monitors
+ * that detached from it (conmon, containerd shims) found by its directory in
+ * their command line; the containers' processes left out.
+ */
+function engineProcesses(rootPid: number, dir: string, containerPids: Set<number>): number[] {
+  const pids = new Set([rootPid, ...descendants(rootPid)]);
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      if (readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(dir)) pids.add(Number(p));
+    } catch {
+      /* gone */
+    }
+  }
+  return [...pids].filter((p) => !containerPids.has(p) && p !== process.pid);
+}
+
+interface StatsCost { noStream: number; noStreamMs: number; streamPct: number; idlePct: number }
+
+/** Engine CPU while `docker stats` reads N running containers: one --no-stream, then a stream for a while. */
+async function statsCost(label: string, env: Record<string, string>, engine: () => number[]): Promise<StatsCost> {
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const idleStart = cpuSeconds(engine());
+  await sleep(STATS_STREAM_S * 500);
+  const idlePct = ((cpuSeconds(engine()) - idleStart) / (STATS_STREAM_S / 2)) * 100;
+
+  const before = cpuSeconds(engine());
+  const noStreamMs = await timeOnce(DOCKER, ['stats', '--no-stream'], env);
+  const noStream = cpuSeconds(engine()) - before;
+
+  const child = spawn(DOCKER, ['stats', '--format', '{{.ID}} {{.CPUPerc}} {{.MemUsage}}'], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'ignore'] });
+  await sleep(2000); // every container's stream opened
+  const streamStart = cpuSeconds(engine());
+  const t0 = Date.now();
+  await sleep(STATS_STREAM_S * 1000);
+  const streamPct = ((cpuSeconds(engine()) - streamStart) / ((Date.now() - t0) / 1000)) * 100;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+  console.log(`  ${label.padEnd(44)} --no-stream: ${noStream.toFixed(2).padStart(6)} CPU s (${noStreamMs.toFixed(0)} ms wall)   streaming: ${streamPct.toFixed(1).padStart(6)} % CPU   idle: ${idlePct.toFixed(1)} %`);
+  return { noStream, noStreamMs, streamPct, idlePct };
+}
+
+async function startIdle(run: (args: string[]) => Promise<{ code: number; stderr: string }>, n: number): Promise<void> {
+  const batch = 20;
+  for (let i = 0; i < n; i += batch) {
+    await Promise.all(Array.from({ length: Math.min(batch, n - i) }, async (_, j) => {
+      const r = await run(['run', '-d', '--name', `bstat-${i + j}`, 'busybox', 'sleep', '600']);
+      if (r.code !== 0) throw new Error(`run failed: ${r.stderr}`);
+    }));
+  }
 }
 
 function ratio(reference: number | undefined, berth: number): string {
@@ -188,6 +266,23 @@ async function main(): Promise<void> {
       for (const s of pull) console.log(`  ${s.label.padEnd(44)} median ${s.median.toFixed(0).padStart(8)} ms   min ${s.min.toFixed(0).padStart(8)}   max ${s.max.toFixed(0).padStart(8)}`);
     } finally {
       await reg.stop();
+      }
+
+    let statsBerth: StatsCost | undefined;
+    let statsRef: StatsCost | undefined;
+    if (STATS_N > 0) {
+      console.log(`\nengine CPU for stats of ${STATS_N} running containers (docker stats --no-stream, then streaming for ${STATS_STREAM_S} s)`);
+      const statNames = Array.from({ length: STATS_N }, (_, i) => `bstat-${i}`);
+      await startIdle((a) => d.docker(a), STATS_N);
+      const berthPids = await containerPidsOfNames((a) => d.docker(a), statNames);
+      statsBerth = await statsCost('docker CLI → berthd (berthd + conmon)', berthEnv, () => engineProcesses(d.proc!.pid!, d.dir, berthPids));
+      await d.docker(['rm', '-f', ...statNames]);
+      if (ref && refEnv) {
+        await startIdle((a) => ref!.docker(a), STATS_N);
+        const refPids = await containerPidsOfNames((a) => ref!.docker(a), statNames);
+        statsRef = await statsCost('docker CLI → dockerd (+ containerd + shims)', refEnv, () => engineProcesses(ref!.pid!, ref!.dir, refPids));
+        await ref.docker(['rm', '-f', ...statNames]);
+      }
     }
 
     console.log('\nratios (reference / berth; > 1 means berth is faster or smaller):');
@@ -198,6 +293,10 @@ async function main(): Promise<void> {
     console.log(`  build, cold                ${ratio(build.coldRef?.median, build.coldBerth.median)}`);
     console.log(`  build, all cached          ${ratio(build.cachedRef?.median, build.cachedBerth.median)}   (berth/reference ${build.cachedRef ? (build.cachedBerth.median / build.cachedRef.median).toFixed(2) : 'n/a'}; the goal is <= 0.5)`);
     console.log(`  pull, 200 MB 4 layers      ${ratio(pull[1]?.median, pull[0]!.median)}   (berth/reference ${pull[1] ? (pull[0]!.median / pull[1].median).toFixed(2) : 'n/a'}; the goal is <= 0.67)`);
+    if (statsBerth) {
+      console.log(`  stats --no-stream CPU      ${ratio(statsRef?.noStream, statsBerth.noStream)}`);
+      console.log(`  streaming stats CPU        ${ratio(statsRef?.streamPct, statsBerth.streamPct)}`);
+    }
   } finally {
     await ref?.stop();
     await d.stop();

@@ -13,3 +13,4 @@ export {
   type ResolveOptions,
   type MkdirOptions,
 } from './in-root.js';
+export { diffUpperDir, diffTrees, lowerDirsOf, snapshotDiff, type DiffOptions } from './layer-diff.js';

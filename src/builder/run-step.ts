@@ -3,7 +3,7 @@ import type { ContainerCreateRequest } from '../types/engine.js';
 import type { Snapshotter } from '../snapshot/snapshotter.js';
 import type { AttachOptions, AttachSession, WaitCondition } from '../container/index.js';
 import type { LogEntry } from '../container/logs.js';
-import { snapshotDiff } from './layer-diff.js';
+import { snapshotDiff } from '../archive/index.js';
 
 // A RUN step is an ordinary container: created from the previous step's
 // image through the container service, attached for its output, started and

@@ -18,7 +18,7 @@ import { cacheKey, type BuildCache } from './cache.js';
 import { checksumPath } from './context.js';
 import { copyEntry, expandSource, inRoot, mkdirInRoot, resolveChown, resolvedInRoot, statSource, type Owner } from './copy.js';
 import type { PatternMatcher } from './dockerignore.js';
-import { snapshotDiff } from './layer-diff.js';
+import { snapshotDiff } from '../archive/index.js';
 import { parseTrigger, type Command, type CopyCmd, type HealthcheckCmd, type RunCmd, type Stage } from './instructions.js';
 import { processWord, processWords, type Env } from './shell-lex.js';
 

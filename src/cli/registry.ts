@@ -20,9 +20,10 @@ const load = {
   exec: () => import('./commands/container-exec.js').then((m) => m.execCommand),
   cp: () => import('./commands/container-cp.js').then((m) => m.cpCommand),
   diff: () => import('./commands/container-diff-export.js').then((m) => m.diffCommand),
+  commit: () => import('./commands/container-commit.js').then((m) => m.commitCommand),
   export: () => import('./commands/container-diff-export.js').then((m) => m.exportCommand),
   update: () => import('./commands/container-update.js').then((m) => m.updateCommand),
-  imagePrune: () => import('./commands/image-prune.js').then((m) => m.imagePruneCommand),
+  imagePrune: () => import('./commands/system-prune.js').then((m) => m.imagePruneCommand),
   containerPrune: () => import('./commands/container-prune.js').then((m) => m.containerPruneCommand),
   port: () => import('./commands/container-port.js').then((m) => m.portCommand),
   top: () => import('./commands/container-top.js').then((m) => m.topCommand),
@@ -47,6 +48,7 @@ const load = {
   volumeList: () => import('./commands/volume.js').then((m) => m.volumeListCommand),
   volumeInspect: () => import('./commands/volume.js').then((m) => m.volumeInspectCommand),
   volumeRemove: () => import('./commands/volume.js').then((m) => m.volumeRemoveCommand),
+  systemPrune: () => import('./commands/system-prune.js').then((m) => m.systemPruneCommand),
   volumePrune: () => import('./commands/volume.js').then((m) => m.volumePruneCommand),
   pull: () => import('./commands/image-distribution.js').then((m) => m.pullCommand),
   push: () => import('./commands/image-distribution.js').then((m) => m.pushCommand),
@@ -111,6 +113,7 @@ const cp = entry(
   },
   load.cp,
 );
+const commit = entry({ name: 'commit', use: 'commit [OPTIONS] CONTAINER [REPOSITORY[:TAG]]', short: "Create a new image from a container's changes", aliasesLine: 'berth container commit, berth commit' }, load.commit);
 const diff = entry({ name: 'diff', use: 'diff CONTAINER', short: "Inspect changes to files or directories on a container's filesystem", aliasesLine: 'berth container diff, berth diff' }, load.diff);
 const exportEntry = entry({ name: 'export', use: 'export [OPTIONS] CONTAINER', short: "Export a container's filesystem as a tar archive", aliasesLine: 'berth container export, berth export' }, load.export);
 const update = entry({ name: 'update', use: 'update [OPTIONS] CONTAINER [CONTAINER...]', short: 'Update configuration of one or more containers', aliasesLine: 'berth container update, berth update' }, load.update);
@@ -158,7 +161,7 @@ const loadEntry = entry({ name: 'load', use: 'load [OPTIONS]', short: 'Load an i
 
 /** Top-level commands (`berth run`, `berth ps`, …). */
 export const COMMANDS: readonly CommandEntry[] = [
-  run, exec, create, start, stop, kill, rm, restart, rename, wait, attach, cp, diff, exportEntry, pause, unpause, port, top, stats, update, ps, logs, inspect, images, rmi, tag, importEntry, history, version, info, events,
+  run, exec, create, start, stop, kill, rm, restart, rename, wait, attach, commit, cp, diff, exportEntry, pause, unpause, port, top, stats, update, ps, logs, inspect, images, rmi, tag, importEntry, history, version, info, events,
   build, pull, push, login, logout, save, loadEntry,
 ];
 
@@ -169,6 +172,7 @@ export const GROUPS: readonly GroupEntry[] = [
     short: 'Manage containers',
     subcommands: [
       attach,
+      commit,
       cp,
       create,
       diff,
@@ -245,6 +249,7 @@ export const GROUPS: readonly GroupEntry[] = [
       entry({ name: 'df', use: 'df [OPTIONS]', short: 'Show berth disk usage' }, load.systemDf),
       events,
       { ...info, commonOrder: undefined },
+      entry({ name: 'prune', use: 'prune [OPTIONS]', short: 'Remove unused data' }, load.systemPrune),
     ],
   },
   {

@@ -20,6 +20,14 @@ describe('detach keys', () => {
 
   it('ignores the sequence inside pasted text (multi-byte reads), like docker', () => {
     const m = new EscapeMatcher([16, 17]);
-    assert.deepEqual(m.feed(Buffer.from([16, 17])), Buffer.from([16, 17]));
+    assert.deepEqual(m.feed(Buffer.from([97, 16, 17, 98])), Buffer.from([97, 16, 17, 98]));
+    assert.deepEqual(m.feed(Buffer.from([16, 17, 10])), Buffer.from([16, 17, 10]));
+  });
+
+  it('takes the keys typed quickly enough to arrive in one read', () => {
+    assert.equal(new EscapeMatcher([16, 17]).feed(Buffer.from([16, 17])), 'detach');
+    const m = new EscapeMatcher([24, 1, 2]);
+    assert.deepEqual(m.feed(Buffer.from([24])), Buffer.alloc(0));
+    assert.equal(m.feed(Buffer.from([1, 2])), 'detach');
   });
 });

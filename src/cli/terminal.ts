@@ -59,9 +59,11 @@ export function parseDetachKeys(keys: string): number[] {
 export const DEFAULT_DETACH_KEYS = [16, 17];
 
 /**
- * moby/term's EscapeProxy: watches typed keys (one byte per read, so pasted
- * text never matches) for the detach sequence. Held-back keys are released
- * when the sequence breaks.
+ * moby/term's EscapeProxy: watches typed keys for the detach sequence;
+ * held-back keys are released when the sequence breaks. Like moby it matches
+ * key by key on one-byte reads, so pasted text never detaches; unlike moby
+ * it also takes a read that is exactly the rest of the sequence (a terminal
+ * or tmux may deliver ctrl-p ctrl-q typed quickly in one read).
  */
 export class EscapeMatcher {
   private pos = 0;
@@ -71,7 +73,11 @@ export class EscapeMatcher {
   /** Returns the bytes to forward, or 'detach' when the whole sequence was typed. */
   feed(chunk: Buffer): Buffer | 'detach' {
     if (this.keys.length === 0) return chunk;
-    if (chunk.length !== 1) return this.release(chunk);
+    if (chunk.length > 1) {
+      const rest = this.keys.slice(this.pos);
+      if (chunk.length === rest.length && rest.every((k, i) => chunk[i] === k)) return 'detach';
+      return this.release(chunk);
+    }
     if (chunk[0] !== this.keys[this.pos]) return this.release(chunk);
     if (this.pos === this.keys.length - 1) return 'detach';
     this.pos++;

@@ -23,12 +23,7 @@ export function mergeConfig(req: ContainerCreateRequest, image: ImageRecord, id:
     if (user.Entrypoint === undefined || user.Entrypoint === null) config.Entrypoint = img.Entrypoint ?? null;
   }
   if (config.Entrypoint && config.Entrypoint.length === 1 && config.Entrypoint[0] === '') config.Entrypoint = null;
-  const env = new Map<string, string>();
-  for (const e of [...(img.Env ?? []), ...(user.Env ?? [])]) {
-    const eq = e.indexOf('=');
-    env.set(eq < 0 ? e : e.slice(0, eq), e);
-  }
-  config.Env = [...env.values()];
+  config.Env = mergeImageEnv(user.Env ?? [], img.Env ?? []);
   config.WorkingDir = user.WorkingDir || img.WorkingDir || '';
   config.User = user.User || img.User || '';
   config.Labels = { ...(img.Labels ?? {}), ...(user.Labels ?? {}) };
@@ -49,6 +44,17 @@ export function mergeConfig(req: ContainerCreateRequest, image: ImageRecord, id:
   config.StdinOnce = user.StdinOnce ?? false;
   config.Image = req.Image;
   return config;
+}
+
+/**
+ * dockerd's order: the request's variables as given, then each image variable
+ * whose name the request does not set.
+ */
+export function mergeImageEnv(user: string[], image: string[]): string[] {
+  if (user.length === 0) return [...image];
+  const keyOf = (e: string) => e.split('=', 1)[0]!;
+  const userKeys = new Set(user.map(keyOf));
+  return [...user, ...image.filter((e) => !userKeys.has(keyOf(e)))];
 }
 
 /**
@@ -80,7 +86,7 @@ export function normalizeHostConfig(h: HostConfig): HostConfig {
   return {
     ...h,
     NetworkMode: h.NetworkMode || 'default',
-    RestartPolicy: { Name: h.RestartPolicy?.Name || 'no', MaximumRetryCount: h.RestartPolicy?.MaximumRetryCount ?? 0 },
+    RestartPolicy: { Name: h.RestartPolicy?.Name ?? '', MaximumRetryCount: h.RestartPolicy?.MaximumRetryCount ?? 0 },
     AutoRemove: h.AutoRemove ?? false,
     Privileged: h.Privileged ?? false,
     ReadonlyRootfs: h.ReadonlyRootfs ?? false,

@@ -38,7 +38,7 @@ describe('mergeConfig: Docker\'s entrypoint/cmd rules', () => {
   });
   it('merges env (request wins), and defaults workdir, user and hostname', () => {
     const c = mergeConfig({ Image: 'x', Env: ['A=2', 'B=3'] }, img, ID);
-    assert.deepEqual(c.Env, ['PATH=/img/bin', 'A=2', 'B=3']);
+    assert.deepEqual(c.Env, ['A=2', 'B=3', 'PATH=/img/bin']);
     assert.equal(c.WorkingDir, '/w');
     assert.equal(c.User, 'nobody');
     assert.equal(c.Hostname, ID.slice(0, 12));

@@ -17,6 +17,7 @@ import { normalizeSignal, signalNumber } from '../util/signals.js';
 import { type ContainerRecord, ZERO_TIME } from './record.js';
 import { mountsOf, volumesFromSources } from './volumes.js';
 import type { VolumeService } from '../volume/index.js';
+import { commitContainer, type CommitOptions } from './commit.js';
 import { checkNetworkMode, mergeConfig, normalizeHostConfig, validateHostConfig, validName } from './config.js';
 import { buildBundle, writeEtcFiles } from './bundle.js';
 import { ContainerStore } from './store.js';
@@ -100,7 +101,7 @@ export class ContainerService {
     this.store = new ContainerStore(o.root, o.log);
     this.tasks = o.tasks;
     this.io = new ContainerIO(o.tasks, o.log, o.defaultLogConfig ?? { Type: DEFAULT_LOG_DRIVER, Config: {} });
-    this.views = new ContainerViews(this.store, o.images, o.snapshotter, o.volumes, o.network);
+    this.views = new ContainerViews(this.store, o.images, o.snapshotter, o.volumes, o.network, (id) => o.tasks.rootfs(id));
     this.restarts = new RestartScheduler(this.clock);
     this.statsReader = new ContainerStatsReader(o.tasks, this.clock, (id) => o.network?.counterBaseline(id) ?? {});
     this.archive = new ContainerArchive(o.tasks, o.snapshotter, o.scratchRoot, (name) => {
@@ -292,7 +293,8 @@ export class ContainerService {
         logSizeMax: conmonLog.sizeMax,
         tty: r.config.Tty === true,
         openStdin: r.config.OpenStdin === true,
-        leaveStdinOpen: r.config.OpenStdin === true && r.config.StdinOnce !== true,
+        // dockerd closes a StdinOnce stdin after the first client only without a TTY (CloseStdin = StdinOnce && !Tty).
+        leaveStdinOpen: r.config.OpenStdin === true && (r.config.StdinOnce !== true || r.config.Tty === true),
       });
       // From here the process exists: an exit may be reported at any moment,
       // even before `start` returns, so the state says running first and
@@ -573,6 +575,32 @@ export class ContainerService {
       r.state = { ...r.state, status: 'running' };
       await this.persist(live);
       this.o.events.emit('container', 'unpause', r.id, this.eventAttributes(r));
+    });
+  }
+
+  // ---- commit ------------------------------------------------------------------
+
+  /** POST /commit: a new image from the container's changes (see commit.ts). */
+  commit(ref: string, opts: CommitOptions): Promise<{ Id: string }> {
+    const live = this.store.get(ref);
+    return live.serialize(async () => {
+      const r = live.record;
+      // Frozen while its files are read, with the events dockerd's commit emits for that.
+      const deps = {
+        images: this.o.images,
+        snapshotter: this.o.snapshotter,
+        pause: async (id: string) => {
+          await this.tasks.pause(id);
+          this.o.events.emit('container', 'pause', id, this.eventAttributes(r));
+        },
+        resume: async (id: string) => {
+          await this.tasks.resume(id);
+          this.o.events.emit('container', 'unpause', id, this.eventAttributes(r));
+        },
+      };
+      const img = await commitContainer(deps, r, r.state.status === 'running', opts);
+      this.o.events.emit('container', 'commit', r.id, { ...this.eventAttributes(r), comment: opts.comment ?? '', imageID: img.id, imageRef: opts.reference ?? '' });
+      return { Id: img.id };
     });
   }
 

@@ -7,6 +7,7 @@ import { humanDuration } from '../util/human-duration.js';
 import { isRunning, type Live } from './lifecycle.js';
 import type { VolumeService } from '../volume/index.js';
 import { mountsOf } from './volumes.js';
+import { dockerHostConfig, graphDriverData } from './inspect-shape.js';
 import { ZERO_TIME, type ContainerRecord, type StoredState } from './record.js';
 import type { ContainerStore } from './store.js';
 
@@ -53,6 +54,8 @@ export class ContainerViews {
     private readonly volumes: Pick<VolumeService, 'mountPoints'>,
     /** Addresses, ports and networks of each container, from the network subsystem. */
     private readonly network?: NetworkService,
+    /** Where a container's root is mounted while it runs (GraphDriver's MergedDir). */
+    private readonly rootfsOf: (id: string) => string = () => '',
   ) {}
 
   async inspect(live: Live, withSize = false, execIds: string[] = []): Promise<ContainerInspect> {
@@ -90,8 +93,11 @@ export class ContainerViews {
       ProcessLabel: '',
       AppArmorProfile: '',
       ExecIDs: execIds.length ? execIds : null,
-      HostConfig: r.hostConfig,
-      GraphDriver: { Name: this.snapshotter.name, Data: null },
+      HostConfig: dockerHostConfig(r.hostConfig, r.runtime),
+      GraphDriver: {
+        Name: this.snapshotter.name,
+        Data: graphDriverData(await this.snapshotter.mounts(r.id).catch(() => []), this.rootfsOf(r.id)),
+      },
       Mounts: this.volumes.mountPoints(mountsOf(r)),
       Config: r.config,
       NetworkSettings: this.network?.settings(r.id, isRunning(s.status)) ?? {

@@ -53,35 +53,55 @@ export class EventBus {
   }
 }
 
-/** Docker's event filter semantics: every given key must match one of its values. */
+/** The event filter keys dockerd accepts. */
+export const EVENT_FILTER_KEYS = ['config', 'container', 'daemon', 'event', 'image', 'label', 'network', 'node', 'plugin', 'scope', 'secret', 'service', 'type', 'volume'];
+
+/**
+ * dockerd's event filter (daemon/events/filter.go): every given key must
+ * match. type, event, scope and image match exactly (health_status,
+ * exec_create and exec_start as prefixes, their actions carry a suffix);
+ * container, network and volume match the actor's ID or name by prefix and
+ * only events of that type; image matches an image event's ID or name, a
+ * container event's image, each with or without its tag; every label filter
+ * must hold (key present, or key=value).
+ */
 export function eventMatches(ev: EventMessage, filters: EventFilters): boolean {
   const attrs = ev.Actor.Attributes;
-  for (const [key, values] of Object.entries(filters)) {
-    if (!values || values.length === 0) continue;
-    const ok = values.some((v) => {
-      switch (key) {
-        case 'type':
-          return ev.Type === v;
-        case 'event':
-          return ev.Action === v || ev.Action.split(':')[0] === v;
-        case 'container':
-          return ev.Type === 'container' && (ev.Actor.ID === v || ev.Actor.ID.startsWith(v) || attrs.name === v);
-        case 'image':
-          return attrs.image === v || (ev.Type === 'image' && (ev.Actor.ID === v || attrs.name === v));
-        case 'label': {
-          const eq = v.indexOf('=');
-          return eq < 0 ? v in attrs : attrs[v.slice(0, eq)] === v.slice(eq + 1);
-        }
-        case 'volume':
-        case 'network':
-          return ev.Type === key && (ev.Actor.ID === v || attrs.name === v);
-        case 'scope':
-          return ev.scope === v;
-        default:
-          return false;
-      }
-    });
-    if (!ok) return false;
-  }
-  return true;
+  const given = (key: string) => (filters[key]?.length ?? 0) > 0;
+  const exact = (key: string, ...sources: string[]) => !given(key) || filters[key]!.some((v) => sources.includes(v));
+  const fuzzy = (key: string, ...sources: string[]) => !given(key) || filters[key]!.some((v) => sources.some((s) => s !== '' && (s === v || s.startsWith(v))));
+  const byName = (type: string) => !given(type) || (ev.Type === type && fuzzy(type, ev.Actor.ID, attrs.name ?? ''));
+  const fuzzyActions = ['health_status', 'exec_create', 'exec_start'];
+  const eventOk = !given('event') || (filters.event!.some((v) => fuzzyActions.includes(v))
+    ? fuzzy('event', ev.Action)
+    : exact('event', ev.Action));
+  const imageName = (ev.Type === 'image' ? attrs.name : attrs.image) ?? '';
+  return (
+    eventOk &&
+    exact('type', ev.Type) &&
+    exact('scope', ev.scope ?? 'local') &&
+    byName('container') &&
+    byName('network') &&
+    byName('volume') &&
+    byName('plugin') &&
+    byName('daemon') &&
+    byName('node') &&
+    byName('service') &&
+    byName('secret') &&
+    byName('config') &&
+    exact('image', ev.Actor.ID, imageName, stripTag(ev.Actor.ID), stripTag(imageName)) &&
+    (filters.label ?? []).every((v) => {
+      const eq = v.indexOf('=');
+      return eq < 0 ? v in attrs : attrs[v.slice(0, eq)] === v.slice(eq + 1);
+    })
+  );
+}
+
+/** A reference without its tag or digest ("busybox:1" -> "busybox"); IDs stay as they are. */
+function stripTag(ref: string): string {
+  if (ref === '' || /^sha256:[0-9a-f]+$/.test(ref)) return ref;
+  const at = ref.indexOf('@');
+  const name = at >= 0 ? ref.slice(0, at) : ref;
+  const colon = name.lastIndexOf(':');
+  return colon > name.lastIndexOf('/') ? name.slice(0, colon) : name;
 }

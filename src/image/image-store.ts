@@ -75,6 +75,12 @@ export interface ImageStore {
    */
   remove(ref: string, opts?: RemoveOptions): Promise<ImageDeleteResponseItem[]>;
   history(ref: string): Promise<ImageHistoryItem[]>;
+  /** Unpacks a layer tar on top of layer `parent` (builder, commit); release() once an image holds it. */
+  importLayer(body: Readable, opts?: { parent?: string; signal?: AbortSignal }): Promise<{ chainId: string; diffId: string; size: number; release(): void }>;
+  /** Stores `config` as an image (every layer in its rootfs must be in the store), tagged with `reference`. */
+  createImage(config: OciImageConfig, opts?: { reference?: string; parent?: string }): Promise<ImageRecord>;
+  /** A layer by chain ID; its size is what removing it frees. */
+  layer(chainId: string): Promise<{ size: number } | undefined>;
   summary(img: ImageRecord, containers: number): ImageSummary;
   inspect(img: ImageRecord): ImageInspect;
   /** Uncompressed size of every layer, by chain ID (what a prune reclaims). */

@@ -1,12 +1,16 @@
-import { readFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { BlkioEntry, BlkioStats, CpuStats, MemoryStats, NetworkStats } from '../types/stats.js';
 
 // Resource usage of a task read straight from its cgroups (v1, hybrid or v2)
 // and its network namespace: a handful of small files per sample, no helper
-// process, so sampling many containers every second stays cheap.
+// process, so sampling many containers every second stays cheap (moby
+// #39664). The files are kernel-generated and tiny: they are read with one
+// synchronous call each (a promise-based readFile costs four thread-pool
+// round trips per file, which dominated berthd's CPU with 100 streams); a
+// task's cgroup directories are looked up once per process, and the host's
+// /proc/stat once per sampling tick for all containers.
 
 /** What a task's stats sample holds; the container layer adds names, times and precpu. */
 export interface TaskStats {
@@ -22,16 +26,16 @@ const CGROUP_ROOT = '/sys/fs/cgroup';
 const CLOCK_TICKS = 100;
 const NS_PER_TICK = 1e9 / CLOCK_TICKS;
 
-async function text(path: string): Promise<string | undefined> {
+function text(path: string): string | undefined {
   try {
-    return await readFile(path, 'utf8');
+    return readFileSync(path, 'utf8');
   } catch {
     return undefined;
   }
 }
 
-async function num(path: string): Promise<number | undefined> {
-  const t = (await text(path))?.trim();
+function num(path: string): number | undefined {
+  const t = text(path)?.trim();
   if (t === undefined || t === '' || t === 'max') return undefined;
   const n = Number(t);
   return Number.isFinite(n) ? n : undefined;
@@ -46,11 +50,38 @@ function keyValues(t: string | undefined): Record<string, number> {
   return out;
 }
 
+interface CgroupDirs {
+  v1: Map<string, string>;
+  v2?: string;
+}
+
+/** Looked-up cgroup directories by pid, with the process start time that makes the pid unambiguous. */
+const dirCache = new Map<number, { start: string; dirs: CgroupDirs }>();
+const DIR_CACHE_MAX = 4096;
+
+/** Field 22 of /proc/PID/stat: when the process started (a reused pid has another). */
+function startTime(pid: number): string | undefined {
+  const stat = text(`/proc/${pid}/stat`);
+  return stat?.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+}
+
 /** The cgroup directories of a process: per v1 controller, and the v2 one. */
-export async function cgroupDirs(pid: number): Promise<{ v1: Map<string, string>; v2?: string }> {
+export async function cgroupDirs(pid: number): Promise<CgroupDirs> {
+  const start = startTime(pid);
+  const cached = dirCache.get(pid);
+  if (cached && start !== undefined && cached.start === start) return cached.dirs;
+  const dirs = lookupCgroupDirs(pid);
+  if (start !== undefined) {
+    if (dirCache.size >= DIR_CACHE_MAX) dirCache.clear();
+    dirCache.set(pid, { start, dirs });
+  }
+  return dirs;
+}
+
+function lookupCgroupDirs(pid: number): CgroupDirs {
   const v1 = new Map<string, string>();
   let v2: string | undefined;
-  for (const line of ((await text(`/proc/${pid}/cgroup`)) ?? '').split('\n')) {
+  for (const line of (text(`/proc/${pid}/cgroup`) ?? '').split('\n')) {
     const m = /^(\d+):([^:]*):(.*)$/.exec(line);
     if (!m) continue;
     const [, hier, controllers, path] = m;
@@ -68,12 +99,16 @@ export async function cgroupDirs(pid: number): Promise<{ v1: Map<string, string>
   return { v1, v2 };
 }
 
-/** Host CPU time in ns since boot, as dockerd's system_cpu_usage. */
-async function systemCpuUsage(): Promise<number | undefined> {
-  const line = ((await text('/proc/stat')) ?? '').split('\n').find((l) => l.startsWith('cpu '));
-  if (!line) return undefined;
-  const ticks = line.trim().split(/\s+/).slice(1, 8).reduce((s, v) => s + Number(v), 0);
-  return ticks * NS_PER_TICK;
+let systemCache: { at: number; value: number | undefined } | undefined;
+
+/** Host CPU time in ns since boot, as dockerd's system_cpu_usage; one read serves a whole tick of samples. */
+function systemCpuUsage(): number | undefined {
+  const now = Date.now();
+  if (systemCache && now - systemCache.at < 20) return systemCache.value;
+  const line = (text('/proc/stat') ?? '').split('\n').find((l) => l.startsWith('cpu '));
+  const value = line ? line.trim().split(/\s+/).slice(1, 8).reduce((s, v) => s + Number(v), 0) * NS_PER_TICK : undefined;
+  systemCache = { at: now, value };
+  return value;
 }
 
 function emptyBlkio(): BlkioStats {
@@ -110,9 +145,9 @@ function blkioV2(t: string | undefined): BlkioEntry[] | null {
 }
 
 /** Interfaces of the process's network namespace, loopback left out (as dockerd). */
-async function networkStats(pid: number): Promise<Record<string, NetworkStats>> {
+function networkStats(pid: number): Record<string, NetworkStats> {
   const out: Record<string, NetworkStats> = {};
-  for (const line of ((await text(`/proc/${pid}/net/dev`)) ?? '').split('\n').slice(2)) {
+  for (const line of (text(`/proc/${pid}/net/dev`) ?? '').split('\n').slice(2)) {
     const m = /^\s*([^:]+):\s*(.*)$/.exec(line);
     if (!m || m[1] === 'lo') continue;
     const f = m[2]!.trim().split(/\s+/).map(Number);
@@ -127,15 +162,15 @@ async function networkStats(pid: number): Promise<Record<string, NetworkStats>> 
 export async function readTaskStats(pid: number): Promise<TaskStats> {
   const { v1, v2 } = await cgroupDirs(pid);
   const online = cpus().length;
-  const system = await systemCpuUsage();
-  const networks = await networkStats(pid);
+  const system = systemCpuUsage();
+  const networks = networkStats(pid);
   const cpuacct = v1.get('cpuacct');
   if (cpuacct || v1.get('memory')) {
     const cpu = v1.get('cpu') ?? cpuacct;
     const memory = v1.get('memory');
     const pids = v1.get('pids');
     const blkio = v1.get('blkio');
-    const [usage, percpu, acctStat, cpuStat, memUsage, memMax, memLimit, memFail, memStat, pidsCurrent, pidsMax, ioBytes, ioServiced] = await Promise.all([
+    const [usage, percpu, acctStat, cpuStat, memUsage, memMax, memLimit, memFail, memStat, pidsCurrent, pidsMax, ioBytes, ioServiced] = [
       cpuacct ? num(join(cpuacct, 'cpuacct.usage')) : undefined,
       cpuacct ? text(join(cpuacct, 'cpuacct.usage_percpu')) : undefined,
       cpuacct ? text(join(cpuacct, 'cpuacct.stat')) : undefined,
@@ -149,7 +184,7 @@ export async function readTaskStats(pid: number): Promise<TaskStats> {
       pids ? num(join(pids, 'pids.max')) : undefined,
       blkio ? text(join(blkio, 'blkio.throttle.io_service_bytes_recursive')) : undefined,
       blkio ? text(join(blkio, 'blkio.throttle.io_serviced_recursive')) : undefined,
-    ]);
+    ];
     const acct = keyValues(acctStat);
     const throttle = keyValues(cpuStat);
     return {
@@ -177,7 +212,7 @@ export async function readTaskStats(pid: number): Promise<TaskStats> {
     };
   }
   const dir = v2 ?? CGROUP_ROOT;
-  const [cpuStat, memCurrent, memMax, memStat, pidsCurrent, pidsMax, ioStat] = await Promise.all([
+  const [cpuStat, memCurrent, memMax, memStat, pidsCurrent, pidsMax, ioStat] = [
     text(join(dir, 'cpu.stat')),
     num(join(dir, 'memory.current')),
     num(join(dir, 'memory.max')),
@@ -185,7 +220,7 @@ export async function readTaskStats(pid: number): Promise<TaskStats> {
     num(join(dir, 'pids.current')),
     num(join(dir, 'pids.max')),
     text(join(dir, 'io.stat')),
-  ]);
+  ];
   const c = keyValues(cpuStat);
   return {
     cpu_stats: {

@@ -157,7 +157,7 @@ describe('image prune', () => {
     // Answering no keeps everything.
     const no = await d.berth(['image', 'prune'], { input: 'n\n' });
     assert.equal(no.code, 0, no.stderr);
-    assert.match(no.stderr, /WARNING! This will remove all dangling images\.\nAre you sure you want to continue\? \[y\/N\] /);
+    assert.match(no.stdout, /WARNING! This will remove all dangling images\.\nAre you sure you want to continue\? \[y\/N\] /);
     assert.ok((await ids()).includes(old));
     const r = await d.docker(['image', 'prune', '-f']);
     assert.equal(r.code, 0, r.stderr);

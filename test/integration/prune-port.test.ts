@@ -47,7 +47,7 @@ describe('container prune and port against berthd', () => {
     const id = (await d.docker(['create', '--label', tag, 'busybox', 'true'])).stdout.trim();
     const r = await d.berth(['container', 'prune'], { input: 'n\n' });
     assert.equal(r.code, 0);
-    assert.match(r.stderr, /WARNING! This will remove all stopped containers\.\nAre you sure you want to continue\? \[y\/N\] /);
+    assert.match(r.stdout, /WARNING! This will remove all stopped containers\.\nAre you sure you want to continue\? \[y\/N\] /);
     assert.equal((await d.docker(['inspect', '-f', '{{.Id}}', id])).stdout.trim(), id);
   });
 

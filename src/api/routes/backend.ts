@@ -12,7 +12,7 @@ import type { VolumeService } from '../../volume/index.js';
 // the service's mutable records.
 export type ContainerBackend = Pick<
   ContainerService,
-  'create' | 'start' | 'stop' | 'kill' | 'restart' | 'rename' | 'remove' | 'wait' | 'logs' | 'assertLogsReadable' | 'attach' | 'resize' | 'inspect' | 'list' | 'get' | 'pause' | 'unpause' | 'stats' | 'top' | 'archiveStat' | 'archiveGet' | 'archivePut' | 'changes' | 'export' | 'update' | 'prune'
+  'create' | 'start' | 'stop' | 'kill' | 'restart' | 'rename' | 'remove' | 'wait' | 'logs' | 'assertLogsReadable' | 'attach' | 'resize' | 'inspect' | 'list' | 'get' | 'pause' | 'unpause' | 'stats' | 'top' | 'archiveStat' | 'archiveGet' | 'archivePut' | 'changes' | 'export' | 'update' | 'prune' | 'commit'
 >;
 
 export type ExecBackend = Pick<ContainerService, 'execCreate' | 'execStart' | 'execInspect' | 'execResize'>;

@@ -2,6 +2,7 @@ import type { Route } from '../router.js';
 import { InvalidParameterError } from '../../errors/index.js';
 import type { ContainerBackend } from './backend.js';
 import type { UpdateRequest } from '../../container/update.js';
+import type { ContainerConfig } from '../../types/engine.js';
 import { boolParam, filtersParam } from '../params.js';
 import { drained } from '../streams.js';
 import { sendJson } from './system.js';
@@ -24,6 +25,30 @@ export function containerControlRoutes(b: ContainerBackend): Route[] {
       handler: async ({ res, params }) => {
         await b.unpause(params.id!);
         res.writeHead(204).end();
+      },
+    },
+    {
+      method: 'POST',
+      path: '/commit',
+      handler: async ({ res, query, json }) => {
+        const container = query.get('container');
+        if (!container) throw new InvalidParameterError('No such container: ');
+        const repo = query.get('repo') ?? '';
+        const tag = query.get('tag') ?? '';
+        // Unset means pause, as dockerd since API 1.13.
+        const pause = query.get('pause') === null || query.get('pause') === '' ? true : boolParam(query, 'pause');
+        const config = await json<ContainerConfig | null>().catch(() => {
+          throw new InvalidParameterError('invalid JSON in the commit config');
+        });
+        const out = await b.commit(container, {
+          reference: repo ? (tag ? `${repo}:${tag}` : repo) : undefined,
+          comment: query.get('comment') ?? '',
+          author: query.get('author') ?? '',
+          pause,
+          changes: query.getAll('changes').filter(Boolean),
+          config: config ?? null,
+        });
+        sendJson(res, 201, out);
       },
     },
     {

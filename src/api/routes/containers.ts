@@ -172,10 +172,7 @@ export function containerRoutes(b: ContainerBackend): Route[] {
         const stderr = boolParam(query, 'stderr');
         if (!stdout && !stderr) throw new InvalidParameterError('Bad parameters: you must choose at least one stream');
         const tailRaw = query.get('tail');
-        const tailNumber = tailRaw === null || tailRaw === '' || tailRaw === 'all' ? undefined : Number(tailRaw);
-        if (tailNumber !== undefined && !Number.isInteger(tailNumber)) throw new InvalidParameterError(`invalid value for tail: ${tailRaw}`);
-        // A negative tail means all, as Docker reads it (testcontainers sends -1).
-        const tail = tailNumber !== undefined && tailNumber < 0 ? undefined : tailNumber;
+        const tail = tailParam(tailRaw);
         const tty = b.get(params.id!).tty;
         b.assertLogsReadable(params.id!);
         res.writeHead(200, { 'Content-Type': tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream' });
@@ -226,4 +223,14 @@ export function containerRoutes(b: ContainerBackend): Route[] {
       },
     },
   ];
+}
+
+/**
+ * dockerd reads `tail` with Atoi and takes anything that is not a whole number
+ * of zero or more ("all", -1 as testcontainers sends, garbage) as every line.
+ */
+export function tailParam(raw: string | null): number | undefined {
+  if (raw === null || !/^[+-]?\d+$/.test(raw.trim())) return undefined;
+  const n = Number(raw.trim());
+  return n < 0 ? undefined : n;
 }

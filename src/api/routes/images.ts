@@ -17,6 +17,11 @@ export function imageRoutes(b: ImageBackend): Route[] {
       },
     },
     {
+      method: 'POST',
+      path: '/images/prune',
+      handler: async ({ res, query }) => sendJson(res, 200, await b.prune(filtersParam(query))),
+    },
+    {
       // docker import (fromSrc) and docker pull (fromImage) share this endpoint.
       method: 'POST',
       path: '/images/create',
@@ -62,11 +67,6 @@ export function imageRoutes(b: ImageBackend): Route[] {
         }
         throw new InvalidParameterError('either fromSrc or fromImage must be given');
       },
-    },
-    {
-      method: 'POST',
-      path: '/images/prune',
-      handler: async ({ res, query }) => sendJson(res, 200, await b.prune(filtersParam(query))),
     },
     {
       method: 'GET',

@@ -49,7 +49,8 @@ export function systemRoutes(b: SystemBackend): Route[] {
       path: '/events',
       handler: async ({ res, query, signal }) => {
         const filters = filtersParam(query);
-        const sinceNs = timestampParamNs(query, 'since');
+        // since=0 is the epoch (replay everything kept), not "unset" as for logs.
+        const sinceNs = query.get('since') === '0' ? 0n : timestampParamNs(query, 'since');
         const untilNs = timestampParamNs(query, 'until');
         res.writeHead(200, { 'Content-Type': 'application/json' });
         res.flushHeaders();

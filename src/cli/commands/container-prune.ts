@@ -1,26 +1,12 @@
-import { createInterface } from 'node:readline';
 import type { CommandImpl } from '../command.js';
 import { parseFilter, filtersFrom } from '../options/filters.js';
 import { encodeFilters } from '../../client/index.js';
 import { humanSize } from '../format/index.js';
+import { promptForConfirmation } from '../support/confirm.js';
 
 // `berth container prune`: asks first (unless -f), then prints what went, as docker does.
 
-const WARNING = 'WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] ';
-
-function ask(ctx: { stdin: NodeJS.ReadStream; err(text: string): void }): Promise<boolean> {
-  ctx.err(WARNING);
-  return new Promise((resolve) => {
-    const rl = createInterface({ input: ctx.stdin });
-    let answered = false;
-    rl.once('line', (line) => {
-      answered = true;
-      rl.close();
-      resolve(/^y(es)?$/i.test(line.trim()));
-    });
-    rl.once('close', () => !answered && resolve(false));
-  });
-}
+const WARNING = 'WARNING! This will remove all stopped containers.';
 
 export const containerPruneCommand: CommandImpl<{ force: boolean; filter: Array<[string, string] | undefined> }> = {
   flags: [
@@ -29,13 +15,14 @@ export const containerPruneCommand: CommandImpl<{ force: boolean; filter: Array<
   ],
   args: { kind: 'none' },
   async run(ctx, v) {
-    if (!v.force && !(await ask(ctx))) return 0;
+    // docker prompts on stdout.
+    if (!v.force && !(await promptForConfirmation(ctx.stdin, (t) => ctx.out(t), WARNING))) return 0;
     const res = await ctx.client().request<{ ContainersDeleted: string[] | null; SpaceReclaimed: number }>('POST', '/containers/prune', {
       query: { filters: encodeFilters(filtersFrom(v.filter)) },
     });
     let out = '';
     if (res.ContainersDeleted?.length) out += `Deleted Containers:\n${res.ContainersDeleted.join('\n')}\n\n`;
-    out += `Total reclaimed space: ${humanSize(res.SpaceReclaimed)}\n`;
+    out += `Total reclaimed space: ${humanSize(res.SpaceReclaimed, 4)}\n`;
     ctx.out(out);
     return 0;
   },

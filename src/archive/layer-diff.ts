@@ -5,8 +5,9 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pack as tarPack, type Header, type Pack } from 'tar-stream';
 
-// A build step's layer: the overlay upper directory of the step's snapshot as
-// an OCI layer tar. Overlay whiteouts (0/0 character devices) become
+// A snapshot's own changes as an OCI layer tar, for a build step's layer and
+// for `commit` alike: the overlay upper directory of the snapshot as an OCI
+// layer tar. Overlay whiteouts (0/0 character devices) become
 // `.wh.NAME` entries; opaque directories (trusted.overlay.opaque=y, what
 // overlayfs marks when a directory was removed and made again) get a
 // `.wh..wh..opq` entry. The stubs the runtime creates for its own bind mounts
