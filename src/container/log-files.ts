@@ -38,6 +38,7 @@ export class LogFiles {
   private lock: Promise<unknown> = Promise.resolve();
   private watcher: FSWatcher | undefined;
   private readonly listeners = new Set<() => void>();
+  private readonly keepers = new Set<(chain: OpenLogFile[]) => Promise<void>>();
   private readonly closed = new AbortController();
   private readonly hold: string;
   private reopen: (() => Promise<void>) | undefined;
@@ -76,12 +77,13 @@ export class LogFiles {
    * Once conmon created the live file: keep its second name, watch for
    * conmon's rename and the file's growth. `reopen` asks conmon to reopen its log.
    */
-  async track(reopen?: () => Promise<void>): Promise<void> {
+  async track(reopen?: () => Promise<void>, opts: { watch?: boolean } = {}): Promise<void> {
     this.reopen = reopen;
     this.stopWatching();
     if (this.closed.signal.aborted) return;
     const name = basename(this.path);
-    try {
+    // watch: false (tests) — the caller drives rotation through rotateIfFull().
+    if (opts.watch !== false) try {
       this.watcher = watch(dirname(this.path), { persistent: false }, (event, file) => {
         const f = file?.toString();
         if (f !== name) return;
@@ -121,9 +123,31 @@ export class LogFiles {
     return () => this.listeners.delete(fn);
   }
 
+  /**
+   * Registers a follower's keeper: before a rotation may take the last name
+   * of a file (max-file reached, or the live file itself with max-file=1),
+   * under the rotation lock, it is handed the chain opened for it alone and
+   * keeps (holds open) the files it has not read yet, closing the others.
+   * So a follower never depends on seeing a watcher event between two
+   * rotations. Returns the unregisterer.
+   */
+  keepBeforeRotation(fn: (chain: OpenLogFile[]) => Promise<void>): () => void {
+    this.keepers.add(fn);
+    return () => this.keepers.delete(fn);
+  }
+
+  /** Rotates the live file now if it reached max-size (the watcher calls this on every write). */
+  rotateIfFull(): Promise<void> {
+    return this.checkSize();
+  }
+
   /** Opens every file of the chain, oldest first, one handle per inode. */
   openChain(): Promise<OpenLogFile[]> {
-    return this.locked(async () => {
+    return this.locked(() => this.openChainNow());
+  }
+
+  private async openChainNow(): Promise<OpenLogFile[]> {
+    {
       const names = [];
       for (let i = this.maxFile - 1; i >= 1; i--) names.push(`${this.path}.${i}`);
       names.push(this.hold, this.path);
@@ -145,7 +169,15 @@ export class LogFiles {
         out.push({ fh, ino: st.ino, size: st.size });
       }
       return out;
-    });
+    }
+  }
+
+  /** Under the lock, before a file may lose its last name: every follower keeps what it has not read. */
+  private async offerToKeepers(): Promise<void> {
+    for (const keep of [...this.keepers]) {
+      const chain = await this.openChainNow().catch(() => [] as OpenLogFile[]);
+      await keep(chain).catch(() => Promise.all(chain.map((f) => f.fh.close().catch(() => {}))));
+    }
   }
 
   /** The live file's inode now, if there is one. */
@@ -196,6 +228,7 @@ export class LogFiles {
 
   /** Moves `src` to `.1` after shifting the rotated files up; those past max-file go. */
   private async shift(src: string): Promise<void> {
+    await this.offerToKeepers();
     if (this.maxFile <= 1) {
       await unlink(src).catch(() => {});
       return;

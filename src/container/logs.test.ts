@@ -181,6 +181,50 @@ describe('LogFiles rotation and LogFollower', () => {
     });
   });
 
+  for (const maxFile of [2, 1]) {
+    it(`a follower loses nothing when rotations come faster than the watcher (max-file=${maxFile}${maxFile === 1 ? ', the none driver' : ''})`, async () => {
+      await withDir(async (dir) => {
+        const path = join(dir, 'container.log');
+        let fd = openSync(path, 'a');
+        const files = new LogFiles(path, maxFile, 1000);
+        // No watcher: no event can reach the follower between two rotations;
+        // only what rotation itself hands it can save the files it has not opened.
+        await files.track(async () => {
+          closeSync(fd);
+          fd = openSync(`${path}.tmp`, 'w');
+          renameSync(`${path}.tmp`, path);
+        }, { watch: false });
+        const seen: string[] = [];
+        let release!: () => void;
+        const gate = new Promise<void>((r) => (release = r));
+        const f = new LogFollower(files, { file: (await files.openChain()).pop()!, offset: 0 }, (e) => {
+          seen.push(e.data.toString().trim());
+          return seen.length === 1 ? gate : undefined;
+        });
+        f.start();
+        writeSync(fd, line(1) + '\n');
+        f.poke();
+        await until(() => seen.length === 1, 'first line read (the follower now stalls on it)');
+        // Ten rotations, each of a file the stalled follower never saw a watcher event for.
+        let n = 1;
+        for (let r = 0; r < 10; r++) {
+          while ((await stat(path)).size < 1000) writeSync(fd, line(++n) + '\n');
+          const before = await inodeOf(path);
+          await files.rotateIfFull();
+          assert.notEqual(await inodeOf(path), before, `rotation ${r + 1} happened`);
+        }
+        writeSync(fd, line(++n) + '\n');
+        f.poke();
+        assert.ok((await readdir(dir)).filter((x) => x.startsWith('container.log.') && x !== 'container.log.hold').length <= maxFile - 1, 'rotation still deletes past max-file');
+        release();
+        await f.drain();
+        closeSync(fd);
+        files.close();
+        assert.deepEqual(seen, range(1, n), 'every line, in order, once');
+      });
+    });
+  }
+
   it('stops and closes its file when aborted or when the container is removed', async () => {
     await withDir(async (dir) => {
       const path = join(dir, 'container.log');

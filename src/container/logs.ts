@@ -341,6 +341,7 @@ export class LogFollower {
   private stopped = false;
   private readonly abort = new AbortController();
   private unsubscribe: (() => void) | undefined;
+  private readonly unkeep: () => void;
   private readonly stats = { bytesRead: 0 };
   /** The time of the last entry read, to find the way on when a file lost its names. */
   private lastNs = 0n;
@@ -353,6 +354,10 @@ export class LogFollower {
   ) {
     this.current = start?.file;
     this.offset = start?.offset ?? 0;
+    // From now on, a rotation hands this follower the files it has not
+    // opened before it can unlink them: it never depends on a watcher event
+    // arriving between two rotations.
+    this.unkeep = files.keepBeforeRotation((chain) => this.takeNewer(chain));
     for (const s of [opts.signal, files.signal]) {
       if (s?.aborted) this.stop();
       else s?.addEventListener('abort', () => this.stop(), { once: true });
@@ -404,15 +409,20 @@ export class LogFollower {
     if (!newest || this.stopped) return;
     const live = await this.files.liveInode();
     if (live === undefined || live === newest.ino || this.queue.some((f) => f.ino === live)) return;
-    const chain = await this.files.openChain();
-    const at = chain.findIndex((f) => f.ino === newest.ino);
-    const keep = at >= 0 ? chain.slice(at + 1) : await this.newerThanRead(chain);
-    await Promise.all(chain.filter((f) => !keep.includes(f)).map((f) => f.fh.close()));
-    if (this.stopped || this.newest !== newest) {
-      await Promise.all(keep.map((f) => f.fh.close()));
+    await this.takeNewer(await this.files.openChain(), newest);
+  }
+
+  /** Keeps (queues) the files of `chain` newer than the newest held; closes the rest. */
+  private async takeNewer(chain: OpenLogFile[], newest = this.newest): Promise<void> {
+    if (!newest || this.stopped || this.newest !== newest) {
+      await Promise.all(chain.map((f) => f.fh.close()));
       return;
     }
-    this.queue.push(...keep);
+    const at = chain.findIndex((f) => f.ino === newest.ino);
+    const keep = at >= 0 ? chain.slice(at + 1) : await this.newerThanRead(chain);
+    const taken = !this.stopped && this.newest === newest;
+    if (taken) this.queue.push(...keep);
+    await Promise.all(chain.filter((f) => !taken || !keep.includes(f)).map((f) => f.fh.close()));
   }
 
   /**
@@ -484,6 +494,7 @@ export class LogFollower {
     if (this.stopped) return;
     this.stopped = true;
     this.unsubscribe?.();
+    this.unkeep();
     this.abort.abort();
     // Closed now, not after the turn: a turn can hang on a client that stopped reading.
     void this.release();

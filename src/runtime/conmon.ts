@@ -191,7 +191,11 @@ export function connectStdin(bundle: string, socatPath = 'socat'): StdinSink {
   const dirFd = openSync(bundle, 'r');
   let child;
   try {
-    child = spawn(socatPath, ['-u', '-b', '32768', 'STDIN', 'UNIX-CONNECT:/proc/self/fd/3/attach,type=5'], {
+    // Both ways: conmon also sends the container's output to every client of
+    // its attach socket and blocks (the container with it) once one stops
+    // reading, so socat reads that output and drops it (stdout is /dev/null);
+    // berthd delivers output from the log files.
+    child = spawn(socatPath, ['-b', '32768', 'STDIO', 'UNIX-CONNECT:/proc/self/fd/3/attach,type=5'], {
       stdio: ['pipe', 'ignore', 'ignore', dirFd],
     });
   } finally {
