@@ -10,6 +10,7 @@ import { mountsOf } from './volumes.js';
 import { dockerHostConfig, graphDriverData } from './inspect-shape.js';
 import { ZERO_TIME, type ContainerRecord, type StoredState } from './record.js';
 import type { ContainerStore } from './store.js';
+import { labelMatches } from '../util/filters.js';
 
 // What the outside sees of containers: inspect, list and its filters, and the
 // small read-only view the routes use. Nothing here changes a record.
@@ -208,11 +209,6 @@ export class ContainerViews {
   }
 }
 
-function labelMatches(labels: Record<string, string>, filter: string): boolean {
-  const eq = filter.indexOf('=');
-  if (eq < 0) return filter in labels;
-  return labels[filter.slice(0, eq)] === filter.slice(eq + 1);
-}
 
 /** Docker's list shows arguments with spaces in single quotes. */
 function commandText(path: string, args: string[]): string {

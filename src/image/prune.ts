@@ -1,7 +1,7 @@
 import { InvalidParameterError } from '../errors/index.js';
 import type { ImageDeleteResponseItem } from '../types/engine.js';
 import type { ImageRecord, ImageStore, RemoveOptions } from './image-store.js';
-import { parseUntil } from '../container/prune.js';
+import { labelMatches, parseUntil } from '../util/filters.js';
 
 // docker image prune, as dockerd's ImagesPrune does it: by default only
 // dangling images (no tag, no child image); with dangling=false every image no
@@ -24,12 +24,6 @@ export interface PruneDeps {
 
 const ACCEPTED = ['dangling', 'until', 'label', 'label!'];
 
-function labelMatches(labels: Record<string, string>, filter: string): boolean {
-  const eq = filter.indexOf('=');
-  if (eq < 0) return Object.hasOwn(labels, filter);
-  const k = filter.slice(0, eq);
-  return Object.hasOwn(labels, k) && labels[k] === filter.slice(eq + 1);
-}
 
 function danglingOnly(values: string[] | undefined): boolean {
   let out = true;

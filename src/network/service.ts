@@ -20,6 +20,7 @@ import { DEFAULT_POOLS, hostConflict, pickSubnet, type AddressPool } from './ipa
 import { NetnsDir } from './netns.js';
 import { PortHolds, portRequests } from './ports.js';
 import type { ContainerNetworking, Endpoint, EndpointWish, NetworkRecord, SandboxRecord } from './records.js';
+import { labelMatches, parseUntil } from '../util/filters.js';
 
 type Log = (level: 'debug' | 'info' | 'warn' | 'error', msg: string) => void;
 
@@ -1048,7 +1049,7 @@ export class NetworkService {
     for (const n of [...this.networks.values()]) {
       if (n.predefined || inUse.has(n.id)) continue;
       if (until !== undefined && Date.parse(n.created) >= until) continue;
-      const labelOk = (filters.label ?? []).every((v) => labelMatch(n.labels, v)) && (filters['label!'] ?? []).every((v) => !labelMatch(n.labels, v));
+      const labelOk = (filters.label ?? []).every((v) => labelMatches(n.labels, v)) && (filters['label!'] ?? []).every((v) => !labelMatches(n.labels, v));
       if (!labelOk) continue;
       await this.remove(n.id);
       deleted.push(n.name);
@@ -1125,21 +1126,5 @@ function overlapsCidr(a: Cidr, b: Cidr): boolean {
   return ((a.base & m) >>> 0) === ((b.base & m) >>> 0);
 }
 
-function labelMatch(labels: Record<string, string>, v: string): boolean {
-  const eq = v.indexOf('=');
-  return eq < 0 ? v in labels : labels[v.slice(0, eq)] === v.slice(eq + 1);
-}
 
-/** until= takes a timestamp (seconds, RFC 3339) or a duration like 24h, as Docker's prune does. */
-function parseUntil(v: string): number {
-  const d = /^(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)$/.exec(v);
-  if (d) {
-    const unit = { ns: 1e-6, us: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[d[2] as 'h'];
-    return Date.now() - Number(d[1]) * unit;
-  }
-  if (/^\d+(\.\d+)?$/.test(v)) return Number(v) * 1000;
-  const t = Date.parse(v);
-  if (Number.isNaN(t)) throw new InvalidParameterError(`invalid filter 'until=${v}'`);
-  return t;
-}
 

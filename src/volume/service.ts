@@ -11,6 +11,7 @@ import { LocalDriver } from './local-driver.js';
 import { copyUp, recoverCopyUp } from './copy-up.js';
 import { validateVolumeName } from './names.js';
 import { parseMounts, prepareBindSources, runtimeMount, type MountRecord, type RuntimeMount, type VolumesFromSource } from './mounts.js';
+import { labelMatches } from '../util/filters.js';
 
 // The volume store: one record per volume (volumes/_meta/<name>.json, written
 // atomically) over drivers that hold the data. It never reads container
@@ -47,11 +48,6 @@ function rfc3339(d: Date): string {
   return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-function labelMatches(labels: Record<string, string>, filter: string): boolean {
-  const eq = filter.indexOf('=');
-  if (eq < 0) return filter in labels;
-  return labels[filter.slice(0, eq)] === filter.slice(eq + 1);
-}
 
 function boolFilter(key: string, v: string): boolean {
   const s = v.toLowerCase();
