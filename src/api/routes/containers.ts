@@ -32,6 +32,9 @@ function outputWriter(out: Writable, tty: boolean, timestamps = false): OutputWr
   let batch: Buffer[] = [];
   let bytes = 0;
   let scheduled = false;
+  // A client that hangs up mid-stream makes the next write fail with EPIPE;
+  // its reader is stopped by the close, so the error needs no more than a listener.
+  out.on('error', () => {});
   const flush = () => {
     if (!batch.length) return;
     const data = batch.length === 1 ? batch[0]! : Buffer.concat(batch, bytes);
