@@ -27,6 +27,31 @@ export function writeJsonLine(out: Writable, msg: JSONMessage | object): boolean
   return out.write(JSON.stringify(msg) + '\n');
 }
 
+/**
+ * JSON lines gathered and written once per turn of the event loop: a cached
+ * build emits dozens of messages within microseconds, and one chunk (one
+ * syscall, one read by the client) for all of them is cheaper than one each.
+ */
+export function batchedJsonLines(out: Writable): { write: (msg: JSONMessage | object) => void; flush: () => void } {
+  let pending: string[] = [];
+  let scheduled: NodeJS.Immediate | undefined;
+  const flush = () => {
+    if (scheduled) clearImmediate(scheduled);
+    scheduled = undefined;
+    if (pending.length === 0) return;
+    const text = pending.join('');
+    pending = [];
+    if (!out.destroyed) out.write(text);
+  };
+  return {
+    write(msg) {
+      pending.push(JSON.stringify(msg) + '\n');
+      scheduled ??= setImmediate(flush);
+    },
+    flush,
+  };
+}
+
 /** Resolves when `out` can take more (respecting backpressure of slow readers). */
 export function drained(out: Writable): Promise<void> {
   return new Promise((resolve) => {

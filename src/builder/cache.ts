@@ -42,6 +42,14 @@ export interface CacheEntry {
   parent: string;
 }
 
+/** The file holding every entry's lastUsed and usageCount (entry files keep what they had when written). */
+const USAGE_FILE = 'usage.json';
+
+interface Usage {
+  lastUsed: string;
+  usageCount: number;
+}
+
 export class BuildCache {
   private entries = new Map<string, CacheEntry>();
   private readonly dirty = new Set<string>();
@@ -65,6 +73,12 @@ export class BuildCache {
           await rm(join(this.root, name), { force: true });
         }
       }
+      // Usage since each entry was written lives in one file (see flush()).
+      const usage = await readFile(join(this.root, USAGE_FILE), 'utf8').then((t) => JSON.parse(t) as Record<string, Usage>, () => ({}) as Record<string, Usage>);
+      for (const [key, u] of Object.entries(usage)) {
+        const e = this.entries.get(key);
+        if (e && typeof u?.lastUsed === 'string' && typeof u.usageCount === 'number') this.entries.set(key, { ...e, lastUsed: u.lastUsed, usageCount: u.usageCount });
+      }
     })();
     return this.loaded;
   }
@@ -85,14 +99,17 @@ export class BuildCache {
     return used;
   }
 
-  /** Persists the usage of entries hit since the last flush. */
+  /**
+   * Persists the usage of entries hit since the last flush: one file holding
+   * every entry's usage, replaced whole, rather than a write per entry hit
+   * (a cached rebuild hits every step).
+   */
   async flush(): Promise<void> {
-    const keys = [...this.dirty];
+    if (this.dirty.size === 0) return;
     this.dirty.clear();
-    for (const k of keys) {
-      const e = this.entries.get(k);
-      if (e) await this.write(e).catch(() => {});
-    }
+    const usage: Record<string, Usage> = {};
+    for (const e of this.entries.values()) if (e.usageCount > 0) usage[e.key] = { lastUsed: e.lastUsed, usageCount: e.usageCount };
+    await this.writeAtomic(join(this.root, USAGE_FILE), JSON.stringify(usage)).catch(() => {});
   }
 
   /**
@@ -100,11 +117,14 @@ export class BuildCache {
    * emptied by a crash is only a cache miss (load() drops unreadable files),
    * and the images it points at are stored durably by the image store.
    */
-  private async write(e: CacheEntry): Promise<void> {
-    const path = join(this.root, `${e.key}.json`);
+  private write(e: CacheEntry): Promise<void> {
+    return this.writeAtomic(join(this.root, `${e.key}.json`), JSON.stringify(e));
+  }
+
+  private async writeAtomic(path: string, text: string): Promise<void> {
     const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
     try {
-      await writeFile(tmp, JSON.stringify(e));
+      await writeFile(tmp, text);
       await rename(tmp, path);
     } catch (err) {
       await rm(tmp, { force: true });

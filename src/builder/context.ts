@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { closeSync, createReadStream, fchmodSync, futimesSync, lstatSync, openSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { lstat, lutimes, mkdir, readFile, readdir, readlink, rm, symlink, unlink, chmod, link, utimes } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
@@ -69,6 +69,18 @@ export async function extractContext(body: Readable, dir: string, opts: ExtractO
   raw.on('error', (err) => stream.destroy(err));
   const ex = tarExtract();
   const dirTimes: Array<{ path: string; mtime: Date }> = [];
+  // Directories known to exist, so each parent is made once, not per entry.
+  const knownDirs = new Set<string>([dir]);
+  const ensureDir = async (path: string) => {
+    if (knownDirs.has(path)) return;
+    await mkdir(path, { recursive: true, mode: 0o755 });
+    knownDirs.add(path);
+  };
+  // A directory replaced by a file or link takes what was known below it along.
+  const forgetDir = (path: string) => {
+    if (!knownDirs.delete(path)) return;
+    for (const d of knownDirs) if (d.startsWith(`${path}/`)) knownDirs.delete(d);
+  };
   const done = (async () => {
     for await (const entry of ex) {
       const h: Header = entry.header;
@@ -78,9 +90,9 @@ export async function extractContext(body: Readable, dir: string, opts: ExtractO
         continue;
       }
       // The parent is resolved inside the context; the last component is never followed.
-      const parent = resolveInRootParts(dir, parts.slice(0, -1));
-      const target = join(dir, ...parent, parts[parts.length - 1]!);
-      await mkdir(join(dir, ...parent), { recursive: true, mode: 0o755 });
+      const parent = join(dir, ...resolveInRootParts(dir, parts.slice(0, -1)));
+      const target = join(parent, parts[parts.length - 1]!);
+      await ensureDir(parent);
       const mode = (h.mode ?? 0o644) & 0o7777;
       const mtime = h.mtime ?? new Date(0);
       switch (h.type) {
@@ -88,29 +100,32 @@ export async function extractContext(body: Readable, dir: string, opts: ExtractO
           await clearForWrite(target, true);
           await mkdir(target, { recursive: true, mode });
           await chmod(target, mode);
+          knownDirs.add(target);
           dirTimes.push({ path: target, mtime });
           entry.resume();
           break;
         case 'file':
-        case 'contiguous-file':
-          await clearForWrite(target, false);
+        case 'contiguous-file': {
+          forgetDir(target);
           const hash = createHash('sha256');
-          await pipeline(
-            entry,
-            new Transform({
-              transform(chunk: Buffer, _enc, cb) {
-                hash.update(chunk);
-                cb(null, chunk);
-              },
-            }),
-            createWriteStream(target, { flags: 'wx', mode }),
-          );
+          const fd = createFile(target, mode);
+          try {
+            for await (const chunk of entry as AsyncIterable<Buffer>) {
+              hash.update(chunk);
+              writeAll(fd, chunk);
+            }
+            // The mode again: open's mode went through the umask.
+            fchmodSync(fd, mode);
+            futimesSync(fd, mtime, mtime);
+          } finally {
+            closeSync(fd);
+          }
           digests.set(target, hash.digest('hex'));
-          await chmod(target, mode);
-          await utimes(target, mtime, mtime);
           break;
+        }
         case 'symlink':
           await clearForWrite(target, false);
+          forgetDir(target);
           await symlink(h.linkname ?? '', target);
           await lutimes(target, mtime, mtime).catch(() => {});
           entry.resume();
@@ -118,6 +133,7 @@ export async function extractContext(body: Readable, dir: string, opts: ExtractO
         case 'link': {
           const src = join(dir, ...resolveInRootParts(dir, entryPath(h.linkname ?? '', 'build context link')));
           await clearForWrite(target, false);
+          forgetDir(target);
           await link(src, target);
           const known = digests.get(src);
           if (known) digests.set(target, known);
@@ -136,6 +152,8 @@ export async function extractContext(body: Readable, dir: string, opts: ExtractO
     raw.destroy();
     stream.destroy();
     ex.destroy();
+    // Nothing may still be writing into the directory when the caller removes it.
+    await done.catch(() => {});
     if (err instanceof InvalidParameterError) throw err;
     const msg = err instanceof Error ? err.message : String(err);
     throw new InvalidParameterError(`failed to read the build context: ${msg}`, { cause: err });
@@ -143,6 +161,29 @@ export async function extractContext(body: Readable, dir: string, opts: ExtractO
   // Directory times last: writing inside a directory changes its mtime.
   for (const d of dirTimes.reverse()) await utimes(d.path, d.mtime, d.mtime).catch(() => {});
   return digests;
+}
+
+/**
+ * A new file for a context entry; one already there (an earlier entry of the
+ * same name) is replaced. Context files are written with synchronous calls a
+ * chunk at a time: each is a short copy into the page cache, far cheaper than
+ * a thread-pool round trip, and the event loop still turns between chunks.
+ */
+function createFile(target: string, mode: number): number {
+  try {
+    return openSync(target, 'wx', mode);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    const st = lstatSync(target);
+    if (st.isDirectory()) rmSync(target, { recursive: true, force: true });
+    else unlinkSync(target);
+    return openSync(target, 'wx', mode);
+  }
+}
+
+function writeAll(fd: number, chunk: Buffer): void {
+  let off = 0;
+  while (off < chunk.length) off += writeSync(fd, chunk, off);
 }
 
 /** The context's .dockerignore patterns (none when absent). */

@@ -62,8 +62,10 @@ export class TestDaemon {
 
   async launch(extraArgs: string[] = []): Promise<void> {
     this.stderr = '';
+    // BERTHD_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/p' profiles every test daemon.
+    const nodeArgs = process.env.BERTHD_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
     const proc = spawn(process.execPath, [
-      BERTHD, '--data-root', this.dataRoot, '--exec-root', this.execRoot, '-H', this.host,
+      ...nodeArgs, BERTHD, '--data-root', this.dataRoot, '--exec-root', this.execRoot, '-H', this.host,
       '--config-file', join(this.dir, 'daemon.json'), '--cgroup-parent', this.cgroupParent, '--log-level', 'debug',
       // Test daemons leave the host's ip_forward as it is unless a test asks.
       ...(extraArgs.some((a) => a === '-b' || a.startsWith('--bridge')) ? [] : ['--bridge', this.bridge]),

@@ -2,7 +2,7 @@ import type { Route } from '../router.js';
 import { InvalidParameterError, NotImplementedError } from '../../errors/index.js';
 import { buildErrorMessage, type BuildOptions } from '../../builder/index.js';
 import { boolParam, filtersParam, intParam } from '../params.js';
-import { writeJsonLine } from '../streams.js';
+import { batchedJsonLines } from '../streams.js';
 import type { BuildBackend } from './backend.js';
 import { sendJson } from './system.js';
 
@@ -70,11 +70,13 @@ export function buildRoutes(b: BuildBackend): Route[] {
         try {
           res.writeHead(200, { 'Content-Type': 'application/json' });
           res.flushHeaders();
+          const out = batchedJsonLines(res);
           try {
-            await build.run((m) => writeJsonLine(res, m));
+            await build.run(out.write);
           } catch (err) {
-            writeJsonLine(res, buildErrorMessage(err));
+            out.write(buildErrorMessage(err));
           }
+          out.flush();
           res.end();
         } finally {
           await build.dispose();
