@@ -9,7 +9,7 @@ import { parsePlatform } from '../image/platform.js';
 import type { JSONMessage } from '../types/engine.js';
 import type { BuilderDeps } from './backend.js';
 import { BuildCache, type CacheEntry } from './cache.js';
-import { extractContext, loadDockerignore } from './context.js';
+import { extractContext, loadDockerignore, type ExtractedContext } from './context.js';
 import { resolvedInRoot } from './copy.js';
 import { parseStages, type Dockerfile, type LabelCmd, type Stage } from './instructions.js';
 import { processWord } from './shell-lex.js';
@@ -141,17 +141,20 @@ export class Builder {
     try {
       const contextDir = join(scratchDir, 'context');
       const t0 = performance.now();
-      const digests = await extractContext(context, contextDir, opts.signal ? { signal: opts.signal } : {});
+      const extracted = await extractContext(context, contextDir, opts.signal ? { signal: opts.signal } : {});
       this.deps.log?.('debug', `build: context received and unpacked in ${(performance.now() - t0).toFixed(1)} ms`);
       const dfName = opts.dockerfile || 'Dockerfile';
       const dfParts = entryPath(dfName, 'Dockerfile path');
       let text: string | undefined;
       for (const candidate of opts.dockerfile ? [dfParts.join('/')] : ['Dockerfile', 'dockerfile']) {
-        text = await readFile(resolvedInRoot(contextDir, candidate), 'utf8').catch(() => undefined);
+        const path = resolvedInRoot(contextDir, candidate);
+        if (extracted.isHeld(path)) await extracted.materialize();
+        text = await readFile(path, 'utf8').catch(() => undefined);
         if (text !== undefined) break;
       }
       if (text === undefined) throw new InvalidParameterError(`Cannot locate specified Dockerfile: ${dfName}`);
       const df = parseStages(text, dfName);
+      if (extracted.isHeld(join(contextDir, '.dockerignore'))) await extracted.materialize();
       const ignore = await loadDockerignore(contextDir);
       const target = this.targetIndex(df, opts.target);
       const settings: BuildSettings = {
@@ -169,7 +172,7 @@ export class Builder {
       };
       return {
         dispose,
-        run: (emit) => this.run(df, target, settings, { contextDir, ignore, scratchDir, opts, digests }, emit),
+        run: (emit) => this.run(df, target, settings, { contextDir, ignore, scratchDir, opts, context: extracted }, emit),
       };
     } catch (err) {
       await dispose();
@@ -190,7 +193,7 @@ export class Builder {
     df: Dockerfile,
     target: number,
     settings: BuildSettings,
-    ctx: { contextDir: string; ignore: BuildJob['ignore']; scratchDir: string; opts: BuildOptions; digests: Map<string, string> },
+    ctx: { contextDir: string; ignore: BuildJob['ignore']; scratchDir: string; opts: BuildOptions; context: ExtractedContext },
     emit: (m: JSONMessage) => void,
   ): Promise<string> {
     const { opts } = ctx;
@@ -266,7 +269,8 @@ export class Builder {
       cache: this.cache,
       settings,
       contextDir: ctx.contextDir,
-      contextDigests: ctx.digests,
+      contextDigests: ctx.context.digests,
+      contextReady: () => ctx.context.materialize(),
       ignore: ctx.ignore,
       escape: df.escape,
       metaEnv,

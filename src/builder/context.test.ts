@@ -31,7 +31,7 @@ describe('build context', () => {
       { name: 'out', type: 'symlink', linkname: '/etc/passwd' },
       { name: 'hard', type: 'link', linkname: 'dir/run.sh' },
     ]);
-    const digests = await extractContext(Readable.from(gzipSync(tar)), ctx);
+    const { digests } = await extractContext(Readable.from(gzipSync(tar)), ctx);
     assert.equal(await readFile(join(ctx, 'Dockerfile'), 'utf8'), 'FROM busybox\n');
     assert.equal(digests.get(join(ctx, 'Dockerfile')), createHash('sha256').update('FROM busybox\n').digest('hex'), 'content hashed while unpacked');
     assert.equal(await checksumPath(join(ctx, 'dir'), undefined, 'dir', digests), await checksumPath(join(ctx, 'dir')), 'known digests give the same checksum');
@@ -39,6 +39,43 @@ describe('build context', () => {
     assert.equal((await lstat(join(ctx, 'dir/run.sh'))).mode & 0o777, 0o755);
     assert.equal(await readlink(join(ctx, 'out')), '/etc/passwd');
     assert.equal(await readFile(join(ctx, 'hard'), 'utf8'), '#!/bin/sh\n');
+  });
+
+  it('holds larger files in memory behind placeholders of the right size, mode and time until materialized', async () => {
+    const big = Buffer.alloc(300 * 1024, 'b');
+    const other = Buffer.alloc(200 * 1024, 'o');
+    const replaced = Buffer.alloc(100 * 1024, 'r');
+    const mtime = new Date('2020-01-02T03:04:05Z');
+    const tar = await makeTar([
+      { name: 'small', content: 'tiny' },
+      { name: 'big', content: big, mode: 0o640, mtime },
+      { name: 'dir/other', content: other },
+      { name: 'twice', content: replaced },
+      { name: 'twice', content: 'now small' },
+      { name: 'shared', content: replaced },
+      { name: 'alias', type: 'link', linkname: 'shared' },
+      { name: 'shared', content: 'replaced after the link' },
+    ]);
+    const c = await extractContext(Readable.from(tar), ctx);
+    assert.equal(c.isHeld(join(ctx, 'small')), false, 'small files are written at once');
+    assert.equal(c.isHeld(join(ctx, 'big')), true);
+    assert.equal(c.isHeld(join(ctx, 'twice')), false, 'a later entry replaces what was held for the path');
+    assert.equal(await readFile(join(ctx, 'twice'), 'utf8'), 'now small');
+    const st = await lstat(join(ctx, 'big'));
+    assert.equal(st.size, big.length, 'the placeholder has the size the tree shows');
+    assert.equal(st.mode & 0o777, 0o640);
+    assert.equal(st.mtime.getTime(), mtime.getTime());
+    assert.equal(c.digests.get(join(ctx, 'big')), createHash('sha256').update(big).digest('hex'));
+    // A hard link shares the inode, so its content went down before the name was reused.
+    assert.deepEqual(await readFile(join(ctx, 'alias')), replaced);
+    assert.equal(await readFile(join(ctx, 'shared'), 'utf8'), 'replaced after the link');
+    const held = await checksumPath(ctx, undefined, '', c.digests);
+    await Promise.all([c.materialize(), c.materialize()]);
+    assert.equal(c.isHeld(join(ctx, 'big')), false);
+    assert.deepEqual(await readFile(join(ctx, 'big')), big);
+    assert.deepEqual(await readFile(join(ctx, 'dir/other')), other);
+    assert.equal((await lstat(join(ctx, 'big'))).mtime.getTime(), mtime.getTime(), 'writing the content keeps the time');
+    assert.equal(await checksumPath(ctx), held, 'the checksum from digests is the one the content gives');
   });
 
   it('refuses entries that climb out of the context', async () => {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, fchmodSync, futimesSync, lstatSync, openSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, fchmodSync, ftruncateSync, futimesSync, lstatSync, openSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { lstat, lutimes, mkdir, readFile, readdir, readlink, rm, symlink, unlink, chmod, link, utimes } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
@@ -43,13 +43,32 @@ async function clearForWrite(path: string, keepDir: boolean): Promise<void> {
   }
 }
 
+/** A context unpacked into its directory. */
+export interface ExtractedContext {
+  /** sha256 of each regular file's content, by host path (hashed as it arrived). */
+  digests: Map<string, string>;
+  /** Whether the content of the file at `path` is still held in memory. */
+  isHeld(path: string): boolean;
+  /**
+   * Writes the content of every held file into its placeholder (once; later
+   * calls wait for the first). Call before anything reads a context file's
+   * content; names, types, modes, sizes and times are on disk already.
+   */
+  materialize(): Promise<void>;
+}
+
 /**
  * Unpacks a (plain or compressed) context tar into `dir`, which must exist.
- * Returns the sha256 of each regular file's content by its path on disk,
- * hashed as it was written, so cache checksums need not read it again.
+ *
+ * A rebuild whose steps all come from the cache reads no file of the context:
+ * it needs the tree (names, modes, sizes) and each file's digest. So larger
+ * files, up to a memory budget, are laid down as placeholders of the right
+ * size, mode and mtime whose content stays in memory until `materialize()`;
+ * everything else is written as it arrives.
  */
-export async function extractContext(body: Readable, dir: string, opts: ExtractOptions = {}): Promise<Map<string, string>> {
+export async function extractContext(body: Readable, dir: string, opts: ExtractOptions = {}): Promise<ExtractedContext> {
   const digests = new Map<string, string>();
+  const held = new HeldFiles();
   const { stream: raw } = await decompress(body);
   // The docker CLI's `-f -` appends the Dockerfile to the context tar without
   // the final padding and end-of-archive blocks; dockerd accepts that, so
@@ -97,6 +116,7 @@ export async function extractContext(body: Readable, dir: string, opts: ExtractO
       const mtime = h.mtime ?? new Date(0);
       switch (h.type) {
         case 'directory':
+          held.forgetUnder(target);
           await clearForWrite(target, true);
           await mkdir(target, { recursive: true, mode });
           await chmod(target, mode);
@@ -107,23 +127,32 @@ export async function extractContext(body: Readable, dir: string, opts: ExtractO
         case 'file':
         case 'contiguous-file': {
           forgetDir(target);
+          held.forgetUnder(target);
           const hash = createHash('sha256');
           const fd = createFile(target, mode);
+          const size = h.size ?? 0;
+          const hold = size >= HOLD_MIN_BYTES && held.bytes + size <= HOLD_BUDGET_BYTES;
+          const chunks: Buffer[] = [];
           try {
             for await (const chunk of entry as AsyncIterable<Buffer>) {
               hash.update(chunk);
-              writeAll(fd, chunk);
+              if (hold) chunks.push(chunk);
+              else writeAll(fd, chunk, -1);
             }
+            // A sparse file of the right size: lstat and readdir see what they would.
+            if (hold) ftruncateSync(fd, size);
             // The mode again: open's mode went through the umask.
             fchmodSync(fd, mode);
             futimesSync(fd, mtime, mtime);
           } finally {
             closeSync(fd);
           }
+          if (hold) held.add(target, chunks, size, mtime);
           digests.set(target, hash.digest('hex'));
           break;
         }
         case 'symlink':
+          held.forgetUnder(target);
           await clearForWrite(target, false);
           forgetDir(target);
           await symlink(h.linkname ?? '', target);
@@ -132,6 +161,9 @@ export async function extractContext(body: Readable, dir: string, opts: ExtractO
           break;
         case 'link': {
           const src = join(dir, ...resolveInRootParts(dir, entryPath(h.linkname ?? '', 'build context link')));
+          // Both names share one inode: its content goes down now, not by a path a later entry may replace.
+          held.write(src);
+          held.forgetUnder(target);
           await clearForWrite(target, false);
           forgetDir(target);
           await link(src, target);
@@ -160,7 +192,12 @@ export async function extractContext(body: Readable, dir: string, opts: ExtractO
   }
   // Directory times last: writing inside a directory changes its mtime.
   for (const d of dirTimes.reverse()) await utimes(d.path, d.mtime, d.mtime).catch(() => {});
-  return digests;
+  let materialized: Promise<void> | undefined;
+  return {
+    digests,
+    isHeld: (path) => held.has(path),
+    materialize: () => (materialized ??= held.writeAll()),
+  };
 }
 
 /**
@@ -181,9 +218,72 @@ function createFile(target: string, mode: number): number {
   }
 }
 
-function writeAll(fd: number, chunk: Buffer): void {
+/** Writes all of `chunk` at `position` (-1: at the file's offset). */
+function writeAll(fd: number, chunk: Buffer, position: number): void {
   let off = 0;
-  while (off < chunk.length) off += writeSync(fd, chunk, off);
+  while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off, position < 0 ? null : position + off);
+}
+
+/** Files of at least this size are held in memory rather than written at once. */
+const HOLD_MIN_BYTES = 64 << 10;
+/** Content held in memory for one build at most; past it files are written as they arrive. */
+const HOLD_BUDGET_BYTES = 64 << 20;
+
+/** Content of context files not yet written into their placeholders, by host path. */
+class HeldFiles {
+  private readonly files = new Map<string, { chunks: Buffer[]; size: number; mtime: Date }>();
+  bytes = 0;
+
+  add(path: string, chunks: Buffer[], size: number, mtime: Date): void {
+    this.files.set(path, { chunks, size, mtime });
+    this.bytes += size;
+  }
+
+  has(path: string): boolean {
+    return this.files.has(path);
+  }
+
+  /** The path is being replaced: what was held for it is not its content any more. */
+  forget(path: string): void {
+    const f = this.files.get(path);
+    if (!f) return;
+    this.files.delete(path);
+    this.bytes -= f.size;
+  }
+
+  /** `path` and everything below it are being removed or replaced. */
+  forgetUnder(path: string): void {
+    this.forget(path);
+    if (this.files.size === 0) return;
+    for (const p of [...this.files.keys()]) if (p.startsWith(`${path}/`)) this.forget(p);
+  }
+
+  /** Writes one held file's content now (synchronously: a hard link is about to share it). */
+  write(path: string): void {
+    const f = this.files.get(path);
+    if (!f) return;
+    const fd = openSync(path, 'r+');
+    try {
+      let pos = 0;
+      for (const c of f.chunks) {
+        writeAll(fd, c, pos);
+        pos += c.length;
+      }
+      // Writing moved the mtime the tar gave it.
+      futimesSync(fd, f.mtime, f.mtime);
+    } finally {
+      closeSync(fd);
+    }
+    this.forget(path);
+  }
+
+  async writeAll(): Promise<void> {
+    for (const path of [...this.files.keys()]) {
+      this.write(path);
+      // Let other requests in between files.
+      await new Promise<void>((r) => setImmediate(r));
+    }
+  }
 }
 
 /** The context's .dockerignore patterns (none when absent). */

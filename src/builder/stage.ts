@@ -61,6 +61,8 @@ export interface BuildJob {
   contextDir: string;
   /** Content digests of the context's files by host path, from unpacking. */
   contextDigests: ReadonlyMap<string, string>;
+  /** Puts the content of every context file on disk; await it before reading any (a cached step reads none). */
+  contextReady(): Promise<void>;
   ignore: PatternMatcher;
   escape: string;
   /** Global ARG values (before the first FROM), after build args. */
@@ -509,6 +511,7 @@ export class StageBuilder {
     this.lastCreatedBy = createdBy;
     const network = cmd.network && cmd.network !== 'default' ? cmd.network : this.job.settings.networkMode;
     const mountSpecs = cmd.mounts.map((m) => this.parseRunMount(m));
+    if (mountSpecs.some((m) => m.type === 'bind' && m.from === undefined)) await this.job.contextReady();
     const mountKeys: string[] = [];
     for (const m of mountSpecs) mountKeys.push(`${JSON.stringify(m)}:${m.type === 'bind' && m.from === undefined ? await checksumPath(resolvedInRoot(this.job.contextDir, m.source)).catch(() => 'missing') : ''}`);
     const key = cacheKey({ parent: this.imageId, instruction: createdBy, extra: { network, mounts: mountKeys.join('\n') } });
@@ -663,6 +666,8 @@ export class StageBuilder {
       interface Src { path: string; rel: string; isDir: boolean; name: string; url?: string; archive?: boolean }
       const resolved: Src[] = [];
       const hashes: string[] = [];
+      // ADD looks into local files for archives.
+      if (cmd.kind === 'add' && fromContext) await this.job.contextReady();
       for (const [i, s] of sources.entries()) {
         const heredoc = cmd.heredocs.find((h) => s === `<<${h.name}` || s === `<<-${h.name}` || new RegExp(`^\\d*<<-?["']?${h.name}["']?$`).test(cmd.sources[i]!));
         if (heredoc) {
@@ -700,6 +705,7 @@ export class StageBuilder {
       this.lastCreatedBy = createdBy;
       const key = cacheKey({ parent: this.imageId, instruction: createdBy, extra: { chown: chown ?? '', chmod: chmodText ?? '' } });
       if (await this.lookupCache(key)) return;
+      if (fromContext) await this.job.contextReady();
 
       await this.withSnapshot(async (root) => {
         const owner: Owner | undefined = chown !== undefined ? await resolveChown(root, chown) : undefined;

@@ -399,6 +399,42 @@ describe('docker build against berthd (classic builder)', () => {
     assert.match(r.stderr, /RUN --mount=type=secret is not supported/);
   });
 
+  it('larger context files (held in memory while every step is cached) reach COPY, ADD, RUN binds and a large Dockerfile intact', async () => {
+    const { createHash, randomBytes } = await import('node:crypto');
+    const big = randomBytes(3 * 1024 * 1024);
+    const sum = createHash('sha256').update(big).digest('hex');
+    const archive = await makeTar([{ name: 'inner.bin', content: big }]);
+    const dir = await context({
+      Dockerfile: [
+        'FROM busybox',
+        'COPY big.bin /copied.bin',
+        'ADD big.tar /added/',
+        'RUN --mount=type=bind,source=big.bin,target=/mnt/big.bin sha256sum /mnt/big.bin | cut -d" " -f1 > /bound.sum',
+        'CMD ["sh", "-c", "sha256sum /copied.bin /added/inner.bin | cut -d\' \' -f1; cat /bound.sum"]',
+      ].join('\n') + '\n',
+      // A Dockerfile past the size the builder holds back, padded with comments.
+      'big.Dockerfile': ['FROM busybox', ...Array.from({ length: 2000 }, (_, i) => `# padding line ${i} ${'x'.repeat(60)}`), 'LABEL big=dockerfile'].join('\n') + '\n',
+    });
+    await writeFile(join(dir, 'big.bin'), big);
+    await writeFile(join(dir, 'big.tar'), archive);
+    const first = await docker(['build', '-t', 'bigctx:1', dir]);
+    assert.equal(first.code, 0, first.stderr + first.stdout);
+    assert.equal((await run('bigctx:1')).stdout, `${sum}\n${sum}\n${sum}\n`);
+    // All cached, then one changed byte: the miss must copy the new content, not a placeholder.
+    const cached = await docker(['build', '-t', 'bigctx:1', dir]);
+    assert.equal(cached.code, 0, cached.stderr);
+    assert.equal(cached.stdout.match(/Using cache/g)?.length, 4, cached.stdout);
+    big[12345] ^= 0xff;
+    await writeFile(join(dir, 'big.bin'), big);
+    const changed = await docker(['build', '-t', 'bigctx:2', dir]);
+    assert.equal(changed.code, 0, changed.stderr);
+    const newSum = createHash('sha256').update(big).digest('hex');
+    assert.equal((await run('bigctx:2')).stdout, `${newSum}\n${sum}\n${newSum}\n`);
+    const large = await docker(['build', '-f', join(dir, 'big.Dockerfile'), '-t', 'bigctx:df', dir]);
+    assert.equal(large.code, 0, large.stderr);
+    assert.equal((await inspect('bigctx:df')).Config.Labels?.big, 'dockerfile');
+  });
+
   it('ONBUILD triggers run in the child build', async () => {
     const parent = await context({ Dockerfile: 'FROM busybox\nONBUILD COPY marker.txt /from-trigger\nONBUILD RUN echo ran > /trigger-ran\n' });
     assert.equal((await docker(['build', '-t', 'onbuild-parent', parent])).code, 0);

@@ -2,7 +2,7 @@ import { pack as tarPack, type Header } from 'tar-stream';
 
 // Builds tar archives in memory for tests (layers, imports, escape attempts).
 
-export type TarEntry = Partial<Header> & { name: string; content?: string };
+export type TarEntry = Partial<Header> & { name: string; content?: string | Buffer };
 
 export async function makeTar(entries: TarEntry[]): Promise<Buffer> {
   const p = tarPack();
