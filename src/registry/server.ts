@@ -174,13 +174,30 @@ export class RegistryServer {
 
   // ---- uploads -----------------------------------------------------------------
 
+  /** Where an upload stands. No Content-Length here: a response that carries a body sets its own. */
   private uploadHeaders(name: string, id: string, offset: number): Record<string, string> {
     return {
       Location: `/v2/${name}/blobs/uploads/${id}`,
       'Docker-Upload-UUID': id,
       Range: `0-${Math.max(0, offset - 1)}`,
-      'Content-Length': '0',
     };
+  }
+
+  /**
+   * A chunk whose Content-Range does not start where the upload stands: 416
+   * with the upload's state, so the client can GET the status and resume.
+   * Returns false when the chunk may be taken.
+   */
+  private async refuseOutOfOrder(req: IncomingMessage, res: ServerResponse, name: string, id: string): Promise<boolean> {
+    const cr = req.headers['content-range'];
+    if (!cr) return false;
+    const m = /^(?:bytes )?(\d+)-(\d+)$/.exec(cr);
+    const offset = await this.storage.uploadOffset(name, id);
+    if (m && Number(m[1]) === offset) return false;
+    req.resume();
+    const body = new RegistryHttpError('BLOB_UPLOAD_INVALID', { range: cr }).body();
+    res.writeHead(416, { ...this.uploadHeaders(name, id, offset), 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(body)) }).end(body);
+    return true;
   }
 
   /** Appends the request body to the upload, within the size limit. */
@@ -228,7 +245,7 @@ export class RegistryServer {
         return;
       }
       req.resume();
-      res.writeHead(202, this.uploadHeaders(name, newId, 0)).end();
+      res.writeHead(202, { ...this.uploadHeaders(name, newId, 0), 'Content-Length': '0' }).end();
       return;
     }
     switch (method) {
@@ -238,18 +255,9 @@ export class RegistryServer {
         return;
       }
       case 'PATCH': {
-        const cr = req.headers['content-range'];
-        if (cr) {
-          const m = /^(?:bytes )?(\d+)-(\d+)$/.exec(cr);
-          const offset = await this.storage.uploadOffset(name, id);
-          if (!m || Number(m[1]) !== offset) {
-            req.resume();
-            res.writeHead(416, { ...this.uploadHeaders(name, id, offset), 'Content-Type': 'application/json' }).end(new RegistryHttpError('BLOB_UPLOAD_INVALID', { range: cr }).body());
-            return;
-          }
-        }
+        if (await this.refuseOutOfOrder(req, res, name, id)) return;
         const offset = await this.receive(req, name, id);
-        res.writeHead(202, this.uploadHeaders(name, id, offset)).end();
+        res.writeHead(202, { ...this.uploadHeaders(name, id, offset), 'Content-Length': '0' }).end();
         return;
       }
       case 'PUT': {
@@ -258,6 +266,8 @@ export class RegistryServer {
           req.resume();
           throw new RegistryHttpError('DIGEST_INVALID', { digest });
         }
+        // The closing PUT may carry the last chunk; out of order, it is refused like a PATCH.
+        if (await this.refuseOutOfOrder(req, res, name, id)) return;
         await this.receive(req, name, id);
         await this.storage.finishUpload(name, id, digest);
         res.writeHead(201, { Location: `/v2/${name}/blobs/${digest}`, 'Docker-Content-Digest': digest, 'Content-Length': '0' }).end();
@@ -276,9 +286,13 @@ export class RegistryServer {
 
   private async manifest(req: IncomingMessage, res: ServerResponse, name: string, reference: string): Promise<void> {
     const method = req.method ?? 'GET';
-    if (!isDigest(reference) && !validTag(reference)) throw new RegistryHttpError(reference.includes(':') ? 'DIGEST_INVALID' : 'MANIFEST_INVALID', { reference });
+    const wellFormed = isDigest(reference) || validTag(reference);
+    // A reference that is neither a tag nor a digest names nothing that can
+    // exist: reading or deleting it is a 404, as for any missing manifest;
+    // only a PUT to it is a bad request.
+    if (!wellFormed && method === 'PUT') throw new RegistryHttpError(reference.includes(':') ? 'DIGEST_INVALID' : 'MANIFEST_INVALID', { reference });
     if (method === 'GET' || method === 'HEAD') {
-      const found = await this.storage.resolveManifest(name, reference);
+      const found = wellFormed ? await this.storage.resolveManifest(name, reference) : undefined;
       if (!found) throw new RegistryHttpError((await this.storage.repoExists(name)) ? 'MANIFEST_UNKNOWN' : 'NAME_UNKNOWN', { name, reference });
       const bytes = await this.storage.content.read(found.digest);
       res.writeHead(200, { 'Content-Type': found.mediaType, 'Docker-Content-Digest': found.digest, 'Content-Length': String(bytes.length), ETag: `"${found.digest}"` });
@@ -286,7 +300,7 @@ export class RegistryServer {
       return;
     }
     if (method === 'DELETE') {
-      if (!(await this.storage.deleteManifest(name, reference))) throw new RegistryHttpError('MANIFEST_UNKNOWN', { reference });
+      if (!wellFormed || !(await this.storage.deleteManifest(name, reference))) throw new RegistryHttpError('MANIFEST_UNKNOWN', { reference });
       res.writeHead(202, { 'Content-Length': '0' }).end();
       return;
     }
