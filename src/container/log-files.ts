@@ -106,6 +106,11 @@ export class LogFiles {
     await this.adopt();
     await this.locked(async () => {
       if ((await inode(this.hold)) === (await inode(this.path))) await unlink(this.hold).catch(() => {});
+      // A rotation just before conmon exited left no live file (nobody was
+      // left to reopen it); Docker's json-file always has one, empty if need be.
+      if ((await inode(this.path)) === undefined && (await inode(`${this.path}.1`)) !== undefined) {
+        await open(this.path, 'wx', 0o600).then((fh) => fh.close(), () => {});
+      }
     });
     for (const l of this.listeners) l();
   }
@@ -194,6 +199,8 @@ export class LogFiles {
       if (size < this.maxSize) return;
       const rotated = await this.locked(async () => {
         const [live, held] = await Promise.all([inode(this.path), inode(this.hold)]);
+        // The run ended meanwhile: nobody would reopen a new live file.
+        if (!this.reopen) return false;
         // Not yet linked (conmon just replaced it): adopt first, the next write brings us back.
         if (live === undefined || (held !== undefined && held !== live)) return false;
         if (((await stat(this.path).catch(() => undefined))?.size ?? 0) < this.maxSize!) return false;
