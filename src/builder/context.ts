@@ -1,12 +1,11 @@
-import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, fchmodSync, ftruncateSync, futimesSync, lstatSync, openSync, rmSync, unlinkSync, writeSync } from 'node:fs';
-import { lstat, lutimes, mkdir, readFile, readdir, readlink, rm, symlink, unlink, chmod, link, utimes } from 'node:fs/promises';
+import { createHash, type Hash } from 'node:crypto';
+import { chmodSync, closeSync, createReadStream, fchmodSync, ftruncateSync, futimesSync, linkSync, lstatSync, lutimesSync, mkdirSync, openSync, rmSync, symlinkSync, unlinkSync, writeSync } from 'node:fs';
+import { lstat, readFile, readdir, readlink, utimes } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { extract as tarExtract, type Header } from 'tar-stream';
+import type { Readable } from 'node:stream';
 import { decompress } from '../archive/compression.js';
 import { resolveInRootParts } from '../archive/in-root.js';
+import { TarReader } from '../archive/tar-reader.js';
 import { entryPath } from '../archive/secure-path.js';
 import { InvalidParameterError } from '../errors/index.js';
 import { PatternMatcher, readDockerignore } from './dockerignore.js';
@@ -27,19 +26,19 @@ function isMissing(err: unknown): boolean {
 }
 
 /** Removes whatever is at `path` unless it is a directory (which is merged into). */
-async function clearForWrite(path: string, keepDir: boolean): Promise<void> {
+function clearForWrite(path: string, keepDir: boolean): void {
   let st;
   try {
-    st = await lstat(path);
+    st = lstatSync(path);
   } catch (err) {
     if (isMissing(err)) return;
     throw err;
   }
   if (st.isDirectory()) {
     if (keepDir) return;
-    await rm(path, { recursive: true, force: true });
+    rmSync(path, { recursive: true, force: true });
   } else {
-    await unlink(path);
+    unlinkSync(path);
   }
 }
 
@@ -69,30 +68,12 @@ export interface ExtractedContext {
 export async function extractContext(body: Readable, dir: string, opts: ExtractOptions = {}): Promise<ExtractedContext> {
   const digests = new Map<string, string>();
   const held = new HeldFiles();
-  const { stream: raw } = await decompress(body);
-  // The docker CLI's `-f -` appends the Dockerfile to the context tar without
-  // the final padding and end-of-archive blocks; dockerd accepts that, so
-  // complete the archive here rather than fail on a truncated end.
-  let total = 0;
-  const stream = raw.pipe(
-    new Transform({
-      transform(chunk: Buffer, _enc, cb) {
-        total += chunk.length;
-        cb(null, chunk);
-      },
-      flush(cb) {
-        cb(null, Buffer.alloc((512 - (total % 512)) % 512 + 1024));
-      },
-    }),
-  );
-  raw.on('error', (err) => stream.destroy(err));
-  const ex = tarExtract();
   const dirTimes: Array<{ path: string; mtime: Date }> = [];
   // Directories known to exist, so each parent is made once, not per entry.
   const knownDirs = new Set<string>([dir]);
-  const ensureDir = async (path: string) => {
+  const ensureDir = (path: string) => {
     if (knownDirs.has(path)) return;
-    await mkdir(path, { recursive: true, mode: 0o755 });
+    mkdirSync(path, { recursive: true, mode: 0o755 });
     knownDirs.add(path);
   };
   // A directory replaced by a file or link takes what was known below it along.
@@ -100,92 +81,121 @@ export async function extractContext(body: Readable, dir: string, opts: ExtractO
     if (!knownDirs.delete(path)) return;
     for (const d of knownDirs) if (d.startsWith(`${path}/`)) knownDirs.delete(d);
   };
-  const done = (async () => {
-    for await (const entry of ex) {
-      const h: Header = entry.header;
+
+  // The file being received, if any.
+  let file: { fd: number; target: string; hash: Hash; hold: boolean; chunks: Buffer[]; size: number; mode: number; mtime: Date } | undefined;
+  const closeFile = () => {
+    if (file) closeSync(file.fd);
+    file = undefined;
+  };
+
+  // Every entry is handled synchronously as its bytes arrive (see tar-reader.ts).
+  const reader = new TarReader({
+    entry(h) {
       const parts = entryPath(h.name, 'build context entry');
-      if (parts.length === 0) {
-        entry.resume();
-        continue;
-      }
+      if (parts.length === 0) return;
       // The parent is resolved inside the context; the last component is never followed.
       const parent = join(dir, ...resolveInRootParts(dir, parts.slice(0, -1)));
       const target = join(parent, parts[parts.length - 1]!);
-      await ensureDir(parent);
-      const mode = (h.mode ?? 0o644) & 0o7777;
-      const mtime = h.mtime ?? new Date(0);
+      ensureDir(parent);
+      const mode = h.mode;
+      const mtime = h.mtime;
       switch (h.type) {
         case 'directory':
           held.forgetUnder(target);
-          await clearForWrite(target, true);
-          await mkdir(target, { recursive: true, mode });
-          await chmod(target, mode);
+          clearForWrite(target, true);
+          mkdirSync(target, { recursive: true, mode });
+          chmodSync(target, mode);
           knownDirs.add(target);
           dirTimes.push({ path: target, mtime });
-          entry.resume();
           break;
-        case 'file':
-        case 'contiguous-file': {
+        case 'file': {
           forgetDir(target);
           held.forgetUnder(target);
-          const hash = createHash('sha256');
-          const fd = createFile(target, mode);
-          const size = h.size ?? 0;
-          const hold = size >= HOLD_MIN_BYTES && held.bytes + size <= HOLD_BUDGET_BYTES;
-          const chunks: Buffer[] = [];
-          try {
-            for await (const chunk of entry as AsyncIterable<Buffer>) {
-              hash.update(chunk);
-              if (hold) chunks.push(chunk);
-              else writeAll(fd, chunk, -1);
-            }
-            // A sparse file of the right size: lstat and readdir see what they would.
-            if (hold) ftruncateSync(fd, size);
-            // The mode again: open's mode went through the umask.
-            fchmodSync(fd, mode);
-            futimesSync(fd, mtime, mtime);
-          } finally {
-            closeSync(fd);
-          }
-          if (hold) held.add(target, chunks, size, mtime);
-          digests.set(target, hash.digest('hex'));
+          const hold = h.size >= HOLD_MIN_BYTES && held.bytes + h.size <= HOLD_BUDGET_BYTES;
+          file = { fd: createFile(target, mode), target, hash: createHash('sha256'), hold, chunks: [], size: h.size, mode, mtime };
           break;
         }
         case 'symlink':
           held.forgetUnder(target);
-          await clearForWrite(target, false);
+          clearForWrite(target, false);
           forgetDir(target);
-          await symlink(h.linkname ?? '', target);
-          await lutimes(target, mtime, mtime).catch(() => {});
-          entry.resume();
+          symlinkSync(h.linkname, target);
+          try {
+            lutimesSync(target, mtime, mtime);
+          } catch {
+            /* times on a link are best effort */
+          }
           break;
         case 'link': {
-          const src = join(dir, ...resolveInRootParts(dir, entryPath(h.linkname ?? '', 'build context link')));
+          const src = join(dir, ...resolveInRootParts(dir, entryPath(h.linkname, 'build context link')));
           // Both names share one inode: its content goes down now, not by a path a later entry may replace.
           held.write(src);
           held.forgetUnder(target);
-          await clearForWrite(target, false);
+          clearForWrite(target, false);
           forgetDir(target);
-          await link(src, target);
+          linkSync(src, target);
           const known = digests.get(src);
           if (known) digests.set(target, known);
-          entry.resume();
           break;
         }
         default:
-          // Devices, fifos and the like have no place in a build context.
-          entry.resume();
+        // Devices, fifos and the like have no place in a build context.
       }
-    }
-  })();
+    },
+    data(chunk) {
+      if (!file) return;
+      file.hash.update(chunk);
+      if (file.hold) file.chunks.push(chunk);
+      else writeAll(file.fd, chunk, -1);
+    },
+    end() {
+      if (!file) return;
+      const f = file;
+      // A sparse file of the right size: lstat and readdir see what they would.
+      if (f.hold) ftruncateSync(f.fd, f.size);
+      // The mode again: open's mode went through the umask.
+      fchmodSync(f.fd, f.mode);
+      futimesSync(f.fd, f.mtime, f.mtime);
+      closeFile();
+      if (f.hold) held.add(f.target, f.chunks, f.size, f.mtime);
+      digests.set(f.target, f.hash.digest('hex'));
+    },
+  });
+
+  const { stream } = await decompress(body);
   try {
-    await Promise.all([pipeline(stream, ex, ...(opts.signal ? [{ signal: opts.signal }] : [])), done]);
+    await new Promise<void>((resolve, reject) => {
+      const fail = (err: unknown) => {
+        stream.destroy();
+        reject(err);
+      };
+      const onAbort = () => fail(opts.signal?.reason ?? new Error('aborted'));
+      if (opts.signal?.aborted) return onAbort();
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      const settle = (fn: () => void) => {
+        opts.signal?.removeEventListener('abort', onAbort);
+        fn();
+      };
+      stream.on('data', (chunk: Buffer) => {
+        try {
+          reader.push(chunk);
+        } catch (err) {
+          settle(() => fail(err));
+        }
+      });
+      stream.on('error', (err) => settle(() => fail(err)));
+      stream.on('end', () => {
+        try {
+          reader.finish();
+          settle(resolve);
+        } catch (err) {
+          settle(() => fail(err));
+        }
+      });
+    });
   } catch (err) {
-    raw.destroy();
-    stream.destroy();
-    ex.destroy();
-    // Nothing may still be writing into the directory when the caller removes it.
-    await done.catch(() => {});
+    closeFile();
     if (err instanceof InvalidParameterError) throw err;
     const msg = err instanceof Error ? err.message : String(err);
     throw new InvalidParameterError(`failed to read the build context: ${msg}`, { cause: err });
