@@ -24,8 +24,8 @@ export interface BuilderDeps {
   images: BuildImages;
   snapshotter: Snapshotter;
   steps: StepRunner;
-  /** Pulls an image that is not present (FROM, COPY --from); absent: such a build fails. */
-  pull?: (ref: string, signal: AbortSignal) => Promise<AsyncIterable<JSONMessage>>;
+  /** Pulls an image that is not present (FROM, COPY --from), for `platform` ("linux/arm64") when given; absent: such a build fails. */
+  pull?: (ref: string, opts: { platform?: string; signal: AbortSignal }) => Promise<AsyncIterable<JSONMessage>>;
   /** Image events ("tag") as dockerd emits them after a build. */
   onTagged?: (imageId: string, reference: string) => void;
   log?: (level: 'debug' | 'info' | 'warn' | 'error', msg: string) => void;

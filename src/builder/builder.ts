@@ -13,7 +13,8 @@ import { extractContext, loadDockerignore, type ExtractedContext } from './conte
 import { resolvedInRoot } from './copy.js';
 import { parseStages, type Dockerfile, type LabelCmd, type Stage } from './instructions.js';
 import { processWord } from './shell-lex.js';
-import { StageBuilder, StepError, type BuildJob, type BuildSettings, type StageResult } from './stage.js';
+import { StepError, type BuildJob, type BuildSettings, type StageOutput, type StageResult } from './build-job.js';
+import { StageBuilder } from './stage.js';
 
 // The classic builder behind POST /build: unpack the context, parse the
 // Dockerfile, work out which stages the target needs, build them (stages
@@ -66,29 +67,31 @@ function short(id: string): string {
   return id.replace(/^sha256:/, '').slice(0, 12);
 }
 
-/** Writes one stage's lines only when every earlier stage's have been written. */
+/** Writes one stage's messages only when every earlier stage's have been written. */
 class OrderedOutput {
-  private buffers: string[][] = [];
+  private buffers: JSONMessage[][] = [];
   private done: boolean[] = [];
   private current = 0;
-  constructor(count: number, private readonly write: (text: string) => void) {
+  constructor(count: number, private readonly write: (m: JSONMessage) => void) {
     for (let i = 0; i < count; i++) {
       this.buffers.push([]);
       this.done.push(false);
     }
   }
-  channel(i: number): { stream(text: string): void; finish(): void } {
+  channel(i: number): StageOutput & { finish(): void } {
+    const message = (m: JSONMessage) => {
+      if (i === this.current) this.write(m);
+      else this.buffers[i]!.push(m);
+    };
     return {
-      stream: (text) => {
-        if (i === this.current) this.write(text);
-        else this.buffers[i]!.push(text);
-      },
+      message,
+      stream: (text) => message({ stream: text }),
       finish: () => {
         this.done[i] = true;
         while (this.current < this.done.length && this.done[this.current]) {
           this.current++;
           if (this.current < this.buffers.length) {
-            for (const t of this.buffers[this.current]!) this.write(t);
+            for (const m of this.buffers[this.current]!) this.write(m);
             this.buffers[this.current] = [];
           }
         }
@@ -97,7 +100,7 @@ class OrderedOutput {
   }
   /** Everything still buffered (for a failed build: what ran so far). */
   flush(): void {
-    for (let i = this.current + 1; i < this.buffers.length; i++) for (const t of this.buffers[i]!) this.write(t);
+    for (let i = this.current + 1; i < this.buffers.length; i++) for (const m of this.buffers[i]!) this.write(m);
   }
 }
 
@@ -197,10 +200,31 @@ export class Builder {
     emit: (m: JSONMessage) => void,
   ): Promise<string> {
     const { opts } = ctx;
-    const quiet = opts.quiet;
-    const write = (text: string) => {
-      if (!quiet) emit({ stream: text });
+    // -q: dockerd keeps the output back and sends it only if the build fails.
+    const held: JSONMessage[] = [];
+    const send = (m: JSONMessage) => {
+      if (opts.quiet) held.push(m);
+      else emit(m);
     };
+    const write = (text: string) => send({ stream: text });
+    try {
+      return await this.runStages(df, target, settings, ctx, send, write, emit);
+    } catch (err) {
+      for (const m of held) emit(m);
+      throw err;
+    }
+  }
+
+  private async runStages(
+    df: Dockerfile,
+    target: number,
+    settings: BuildSettings,
+    ctx: { contextDir: string; ignore: BuildJob['ignore']; scratchDir: string; opts: BuildOptions; context: ExtractedContext },
+    send: (m: JSONMessage) => void,
+    write: (text: string) => void,
+    emit: (m: JSONMessage) => void,
+  ): Promise<string> {
+    const { opts } = ctx;
     // Global ARGs: defaults expanded in order, build args win.
     const metaEnv = new Map<string, string>();
     const consumed = new Set<string>();
@@ -255,7 +279,8 @@ export class Builder {
       const pairs = labelKeys.map((k) => ({ key: JSON.stringify(k), value: `'${opts.labels[k]!.replace(/'/g, `'\\''`)}'` }));
       extra.push({ kind: 'label', line: 0, original: `LABEL ${pairs.map((p) => `${p.key}=${p.value}`).join(' ')} `, pairs });
     }
-    let totalSteps = 0;
+    // The ARGs before the first FROM are steps of their own in the count and the output.
+    let totalSteps = df.metaArgs.length;
     const firstStep = new Map<number, number>();
     for (const i of order) {
       firstStep.set(i, totalSteps + 1);
@@ -280,7 +305,11 @@ export class Builder {
       scratchDir: ctx.scratchDir,
       stageResult: () => undefined,
     };
-    const output = new OrderedOutput(order.length, write);
+    for (const [i, cmd] of df.metaArgs.entries()) {
+      write(`Step ${i + 1}/${totalSteps} : ${cmd.original}`);
+      write('\n');
+    }
+    const output = new OrderedOutput(order.length, send);
     const failed = new AbortController();
     const stageSignal = AbortSignal.any([signal, failed.signal]);
     for (const [pos, i] of order.entries()) {
@@ -317,7 +346,6 @@ export class Builder {
 
     const unused = [...settings.buildArgs.keys()].filter((k) => !consumed.has(k) && !/^(HTTP_PROXY|HTTPS_PROXY|FTP_PROXY|NO_PROXY|ALL_PROXY)$/i.test(k));
     if (unused.length > 0) write(`[Warning] One or more build-args [${unused.join(' ')}] were not consumed\n`);
-    emit({ aux: { ID: final.imageId } });
     write(`Successfully built ${short(final.imageId)}\n`);
     for (const t of opts.tags) {
       // A tag already on this image is left as it is (dockerd's reference store does the same).
@@ -328,7 +356,7 @@ export class Builder {
       write(`Successfully tagged ${name}\n`);
     }
     // -q: the stream carries only the image ID, which the CLI prints.
-    if (quiet) emit({ stream: `${final.imageId}\n` });
+    if (opts.quiet) emit({ stream: `${final.imageId}\n` });
     return final.imageId;
   }
 

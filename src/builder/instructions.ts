@@ -124,22 +124,22 @@ function parseFlags(node: Node, spec: FlagSpec): FlagValues {
     const name = eq === -1 ? body : body.slice(0, eq);
     const value = eq === -1 ? undefined : unquote(body.slice(eq + 1));
     const kind = spec[name];
-    if (!kind) throw new DockerfileParseError(node.startLine, `unknown flag: ${name}`);
+    if (!kind) throw new DockerfileParseError(node.startLine, `Unknown flag: ${name}`);
     if (kind === 'strings') {
-      if (value === undefined) throw new DockerfileParseError(node.startLine, `missing a value on flag: ${name}`);
+      if (value === undefined) throw new DockerfileParseError(node.startLine, `Missing a value on flag: ${name}`);
       const list = (out.get(name) as string[] | undefined) ?? [];
       list.push(value);
       out.set(name, list);
       continue;
     }
-    if (out.has(name)) throw new DockerfileParseError(node.startLine, `duplicate flag specified: ${name}`);
+    if (out.has(name)) throw new DockerfileParseError(node.startLine, `Duplicate flag specified: ${name}`);
     if (kind === 'bool') {
       if (value === undefined || value.toLowerCase() === 'true') out.set(name, true);
       else if (value.toLowerCase() === 'false') out.set(name, false);
-      else throw new DockerfileParseError(node.startLine, `expecting boolean value for flag ${name}, not: ${value}`);
+      else throw new DockerfileParseError(node.startLine, `Expecting boolean value for flag ${name}, not: ${value}`);
       continue;
     }
-    if (value === undefined) throw new DockerfileParseError(node.startLine, `missing a value on flag: ${name}`);
+    if (value === undefined) throw new DockerfileParseError(node.startLine, `Missing a value on flag: ${name}`);
     out.set(name, value);
   }
   return out;
@@ -158,7 +158,7 @@ function parseMaybeJson(node: Node, text: string): CmdLine {
       parsed = undefined;
     }
     if (Array.isArray(parsed)) {
-      if (!parsed.every((x) => typeof x === 'string')) throw new DockerfileParseError(node.startLine, 'when using JSON array syntax, arrays must be comprised of strings only');
+      if (!parsed.every((x) => typeof x === 'string')) throw new DockerfileParseError(node.startLine, 'when using JSON array syntax, arrays must be comprised of strings only', true);
       return { json: true, args: parsed as string[] };
     }
   }
@@ -172,7 +172,7 @@ function parseJsonOrWords(node: Node, text: string): { json: boolean; words: str
     try {
       const parsed: unknown = JSON.parse(t);
       if (Array.isArray(parsed) && parsed.every((x) => typeof x === 'string')) return { json: true, words: parsed as string[] };
-      if (Array.isArray(parsed)) throw new DockerfileParseError(node.startLine, 'when using JSON array syntax, arrays must be comprised of strings only');
+      if (Array.isArray(parsed)) throw new DockerfileParseError(node.startLine, 'when using JSON array syntax, arrays must be comprised of strings only', true);
     } catch (err) {
       if (err instanceof DockerfileParseError) throw err;
     }
@@ -232,12 +232,12 @@ function parseNameVal(node: Node, escape: string, what: 'ENV' | 'LABEL'): KeyVal
   if (!words[0]!.includes('=')) {
     // Legacy form: the first word is the name, the rest of the line its value.
     const m = /^(\S+)\s*([\s\S]*)$/.exec(text)!;
-    if (m[2] === '') throw new DockerfileParseError(node.startLine, `${what} must have two arguments`);
+    if (m[2] === '') throw new DockerfileParseError(node.startLine, `${what} must have two arguments`, true);
     return [{ key: m[1]!, value: m[2]! }];
   }
   return words.map((w) => {
     const eq = w.indexOf('=');
-    if (eq === -1) throw new DockerfileParseError(node.startLine, `Syntax error - can't find = in ${JSON.stringify(w)}. Must be of the form: name=value`);
+    if (eq === -1) throw new DockerfileParseError(node.startLine, `Syntax error - can't find = in ${JSON.stringify(w)}. Must be of the form: name=value`, true);
     if (eq === 0) throw new DockerfileParseError(node.startLine, `${what} names can not be blank`);
     return { key: w.slice(0, eq), value: w.slice(eq + 1) };
   });
@@ -366,18 +366,19 @@ function parseHealthcheck(node: Node): HealthcheckCmd {
   const durations = [['interval', 'interval'], ['timeout', 'timeout'], ['start-period', 'startPeriod'], ['start-interval', 'startInterval']] as const;
   for (const [flag, field] of durations) {
     const v = flags.get(flag);
-    if (typeof v !== 'string') continue;
+    if (typeof v !== 'string' || v === '') continue;
     const ns = parseGoDuration(v);
     if (ns === undefined) throw new DockerfileParseError(node.startLine, `time: invalid duration ${JSON.stringify(v)}`);
-    if (ns !== 0 && ns < 1e6) throw new DockerfileParseError(node.startLine, `Interval ${JSON.stringify(flag)} cannot be less than 1ms`);
-    if (ns !== 0) cmd[field] = ns;
+    // dockerd 20.10 refuses 0 too: an interval given must be at least 1ms.
+    if (ns < 1e6) throw new DockerfileParseError(node.startLine, `Interval ${JSON.stringify(flag)} cannot be less than 1ms`);
+    cmd[field] = ns;
   }
   const retries = flags.get('retries');
   if (typeof retries === 'string') {
     if (!/^-?\d+$/.test(retries)) throw new DockerfileParseError(node.startLine, `strconv.ParseInt: parsing ${JSON.stringify(retries)}: invalid syntax`);
     const n = Number(retries);
-    if (n < 0) throw new DockerfileParseError(node.startLine, '--retries cannot be negative');
-    if (n > 0) cmd.retries = n;
+    if (n < 1) throw new DockerfileParseError(node.startLine, `--retries must be at least 1 (not ${n})`);
+    cmd.retries = n;
   }
   return cmd;
 }
@@ -468,7 +469,7 @@ export function parseInstruction(node: Node, escape: string): Command | FromCmd 
       return { ...base(node), kind: 'onbuild', expression: expr };
     }
     default:
-      throw new DockerfileParseError(node.startLine, `unknown instruction: ${node.keyword}${suggestion(node.cmd)}`);
+      throw new DockerfileParseError(node.startLine, `unknown instruction: ${node.keyword.toUpperCase()}`);
   }
 }
 
@@ -483,32 +484,16 @@ export function parseTrigger(expr: string, escape: string, line = 0): Command {
   return cmd;
 }
 
-function levenshtein(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-  }
-  return d[a.length]![b.length]!;
-}
-
-function suggestion(word: string): string {
-  let best: string | undefined;
-  let bestD = 3;
-  for (const name of INSTRUCTIONS) {
-    const dist = levenshtein(word.toLowerCase(), name);
-    if (dist < bestD) {
-      best = name;
-      bestD = dist;
-    }
-  }
-  return best ? ` (did you mean ${best}?)` : '';
-}
-
 /** Parses a whole Dockerfile into stages. `name` is used in messages ("Dockerfile"). */
 export function parseStages(text: string, name = 'Dockerfile'): Dockerfile {
+  try {
+    return parseStagesOf(text, name);
+  } catch (err) {
+    throw err instanceof DockerfileParseError ? err.inFile(name) : err;
+  }
+}
+
+function parseStagesOf(text: string, name: string): Dockerfile {
   const parsed = parseDockerfile(text);
   if (parsed.nodes.length === 0) throw new DockerfileParseError(0, `the Dockerfile (${name}) cannot be empty`);
   const metaArgs: ArgCmd[] = [];
@@ -523,7 +508,7 @@ export function parseStages(text: string, name = 'Dockerfile'): Dockerfile {
     }
     const current = stages[stages.length - 1];
     if (!current) {
-      if (cmd.kind !== 'arg') throw new DockerfileParseError(node.startLine, 'no build stage in current context');
+      if (cmd.kind !== 'arg') throw new DockerfileParseError(0, 'no build stage in current context');
       metaArgs.push(cmd);
       continue;
     }

@@ -40,9 +40,26 @@ export interface ParsedDockerfile {
 }
 
 /** A Dockerfile error with the line it is about, in BuildKit's wording. */
+/**
+ * A Dockerfile that cannot be built, in dockerd 20.10's words: an error of an
+ * instruction says its line ("dockerfile parse error line 7: …"); one of the
+ * line parser (a JSON array of non-strings, ENV without a value, a bad escape
+ * directive) names the file instead ("failed to parse Dockerfile: …"), which
+ * parseStages fills in.
+ */
 export class DockerfileParseError extends InvalidParameterError {
-  constructor(readonly line: number, readonly detail: string) {
-    super(line > 0 ? `dockerfile parse error on line ${line}: ${detail}` : detail);
+  constructor(
+    readonly line: number,
+    readonly detail: string,
+    readonly lineParser = false,
+    file?: string,
+  ) {
+    super(file !== undefined ? `failed to parse ${file}: ${detail}` : line > 0 ? `dockerfile parse error line ${line}: ${detail}` : detail);
+  }
+
+  /** The same error naming `file`, if it came from the line parser. */
+  inFile(file: string): DockerfileParseError {
+    return this.lineParser ? new DockerfileParseError(this.line, this.detail, true, file) : this;
   }
 }
 
@@ -73,7 +90,7 @@ function readDirectives(lines: string[]): { escape: string; syntax?: string; che
     seen.set(key, m[2]!);
   }
   const escape = seen.get('escape') ?? '\\';
-  if (escape !== '\\' && escape !== '`') throw new DockerfileParseError(0, `invalid escape token '${escape}' does not match \` or \\`);
+  if (escape !== '\\' && escape !== '`') throw new DockerfileParseError(0, `invalid escape token '${escape}' does not match \` or \\`, true);
   const out: { escape: string; syntax?: string; check?: string } = { escape };
   if (seen.has('syntax')) out.syntax = seen.get('syntax')!;
   if (seen.has('check')) out.check = seen.get('check')!;

@@ -1,23 +1,39 @@
+import { mkdir, rm } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import type { ContainerCreateRequest } from '../types/engine.js';
+import type { ContainerCreateRequest, ImageConfig } from '../types/engine.js';
 import type { Snapshotter } from '../snapshot/snapshotter.js';
 import type { AttachOptions, AttachSession, WaitCondition } from '../container/index.js';
 import type { LogEntry } from '../container/logs.js';
 import { snapshotDiff } from '../archive/index.js';
+import { mountAll, unmountIfMounted } from '../util/mount.js';
 
-// A RUN step is an ordinary container: created from the previous step's
-// image through the container service, attached for its output, started and
-// waited for; its writable snapshot's upper directory is then the step's
-// layer. This file is the only place the builder touches the container
-// service, through the few operations below.
+// The containers of a build's steps, made through the container service as
+// dockerd's classic builder makes them: a RUN is a container created from the
+// previous step's image, attached for its output, started and waited for, its
+// writable snapshot's upper directory then being the step's layer; a step
+// that only records config (ENV, LABEL, WORKDIR, …) gets a container too, never
+// started, whose command is the history text ("/bin/sh -c #(nop) …"), and
+// WORKDIR makes its directory in that container's filesystem. This file is
+// the only place the builder touches the container service.
 
-/** The container operations a RUN step needs (a subset of the container service). */
+/** The container operations the steps need (a subset of the container service). */
 export interface StepContainers {
   create(req: ContainerCreateRequest, name?: string): Promise<{ id: string; warnings: string[] }>;
   attach(ref: string, opts: AttachOptions, onOutput: (e: LogEntry) => void | Promise<void>, signal: AbortSignal): AttachSession;
   start(ref: string): Promise<void>;
   wait(ref: string, condition?: WaitCondition, signal?: AbortSignal): { done: Promise<{ StatusCode: number }> };
-  remove(ref: string, opts?: { force?: boolean }): Promise<void>;
+  remove(ref: string, opts?: { force?: boolean; volumes?: boolean }): Promise<void>;
+}
+
+export interface StepContainerOptions {
+  image: string;
+  /** The config as it stands after the step (Env, Entrypoint, WorkingDir, User, Volumes, …). */
+  config: ImageConfig;
+  cmd: string[];
+  networkMode: string;
+  extraHosts: string[];
+  memory?: number;
+  shmSize?: number;
 }
 
 export interface RunStepOptions {
@@ -47,12 +63,55 @@ export interface RunStepResult {
 }
 
 export interface StepRunner {
+  /** Creates (never starts) the container of a config step. */
+  create(opts: StepContainerOptions): Promise<{ id: string; warnings: string[] }>;
+  /** Mounts a created container's root filesystem at `dir` while `fn` runs. */
+  withRootfs<T>(id: string, dir: string, fn: (root: string) => Promise<T>): Promise<T>;
+  /** The layer tar of what changed in a container's root filesystem. */
+  diff(id: string): Promise<{ stream: Readable; release: () => Promise<void> }>;
   run(opts: RunStepOptions): Promise<RunStepResult>;
+  /** Removes a step's container and its anonymous volumes. */
   remove(id: string): Promise<void>;
 }
 
 export function containerStepRunner(containers: StepContainers, snapshotter: Snapshotter): StepRunner {
   return {
+    async create(o) {
+      const c = o.config;
+      const req: ContainerCreateRequest = {
+        ...(c.User ? { User: c.User } : {}),
+        ...(c.ExposedPorts ? { ExposedPorts: c.ExposedPorts } : {}),
+        Env: c.Env ?? [],
+        Cmd: o.cmd,
+        Entrypoint: c.Entrypoint ?? [],
+        ...(c.Healthcheck ? { Healthcheck: c.Healthcheck } : {}),
+        ...(c.Volumes ? { Volumes: c.Volumes } : {}),
+        WorkingDir: c.WorkingDir ?? '',
+        Labels: c.Labels ?? {},
+        ...(c.StopSignal ? { StopSignal: c.StopSignal } : {}),
+        ...(c.OnBuild ? { OnBuild: c.OnBuild } : {}),
+        ...(c.Shell ? { Shell: c.Shell } : {}),
+        Image: o.image,
+        HostConfig: {
+          NetworkMode: o.networkMode,
+          ExtraHosts: o.extraHosts,
+          ...(o.memory ? { Memory: o.memory } : {}),
+          ...(o.shmSize ? { ShmSize: o.shmSize } : {}),
+        },
+      };
+      return containers.create(req);
+    },
+    async withRootfs(id, dir, fn) {
+      await mkdir(dir, { recursive: true });
+      await mountAll(await snapshotter.mounts(id), dir);
+      try {
+        return await fn(dir);
+      } finally {
+        await unmountIfMounted(dir);
+        await rm(dir, { recursive: true, force: true }).catch(() => {});
+      }
+    },
+    diff: (id) => snapshotDiff(snapshotter, id),
     async run(o) {
       const req: ContainerCreateRequest = {
         Image: o.image,
@@ -89,6 +148,8 @@ export function containerStepRunner(containers: StepContainers, snapshotter: Sna
         const session = containers.attach(id, { stdout: true, stderr: true, logs: false, stream: true }, (e) => o.onOutput(e.stream, e.data), abort.signal);
         const waited = containers.wait(id, 'next-exit', abort.signal).done;
         const streaming = session.run();
+        // Its failure is reported by the wait or the start (an abort ends both); never left unhandled.
+        streaming.catch(() => {});
         await containers.start(id);
         const { StatusCode } = await waited;
         await streaming;
@@ -98,7 +159,8 @@ export function containerStepRunner(containers: StepContainers, snapshotter: Sna
           diff: () => snapshotDiff(snapshotter, id, (o.mounts ?? []).map((m) => m.target.replace(/^\/+|\/+$/g, ''))),
         };
       } catch (err) {
-        await containers.remove(id, { force: true }).catch(() => {});
+        // A build that was cancelled (or a container that could not start) leaves nothing behind.
+        await containers.remove(id, { force: true, volumes: true }).catch(() => {});
         throw err;
       } finally {
         o.signal?.removeEventListener('abort', onAbort);
@@ -106,7 +168,7 @@ export function containerStepRunner(containers: StepContainers, snapshotter: Sna
       }
     },
     async remove(id) {
-      await containers.remove(id, { force: true });
+      await containers.remove(id, { force: true, volumes: true });
     },
   };
 }
