@@ -80,7 +80,8 @@ async function execRun(host: StepHost, argv: string[], extraEnv: string[], netwo
         for (const w of [...(platform ? [platform] : []), ...warnings]) host.out.stream(` ---> [Warning] ${w}\n`);
         host.out.stream(` ---> Running in ${short(id)}\n`);
       },
-      onOutput: (_stream, data) => host.out.stream(data.toString('utf8')),
+      // dockerd marks what the command wrote to stderr in bright red, chunk by chunk.
+      onOutput: (stream, data) => host.out.stream(stream === 'stderr' ? `\x1b[91m${data.toString('utf8')}\x1b[0m` : data.toString('utf8')),
       signal: host.job.signal,
       ...(mounts.length ? { mounts } : {}),
     });

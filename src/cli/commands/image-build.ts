@@ -237,19 +237,28 @@ export const buildCommand: CommandImpl<BuildValues> = {
       version: '1',
     };
     const res = await ctx.client().open('POST', '/build', { query, rawBody: body, headers: { 'Content-Type': 'application/x-tar' } });
-    if (!v.quiet) ctx.out(`Sending build context to Docker daemon  ${humanSize(size(), 4)}\n`);
+    // -q: as docker's client, everything is held back; printed (to stderr) only if the build fails.
+    let held = '';
+    const progress = (text: string) => (v.quiet ? (held += text) : ctx.out(text));
+    progress(`Sending build context to Docker daemon  ${humanSize(size(), 4)}\n`);
+    let built = '';
+    const target = v.quiet ? { write: (text: string) => (built += text) } : ctx.stdout;
     let imageId = '';
     try {
-      await displayJsonMessages(res, ctx.stdout, {
+      await displayJsonMessages(res, target, {
         onAux: (aux) => {
           const id = (aux as { ID?: string }).ID;
           if (id) imageId = id;
         },
       });
     } catch (err) {
-      if (err instanceof StreamError) throw new StatusError(err.message, err.code || 1);
+      if (err instanceof StreamError) {
+        if (v.quiet) ctx.err(held + built);
+        throw new StatusError(err.message, err.code || 1);
+      }
       throw err;
     }
+    if (v.quiet) ctx.out(built);
     if (v.iidfile && imageId) {
       const { writeFile } = await import('node:fs/promises');
       await writeFile(v.iidfile, imageId);

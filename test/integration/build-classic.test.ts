@@ -1,0 +1,403 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TestDaemon, type RunResult } from '../helpers/daemon.js';
+import { startReferenceRegistry, type TestRegistry } from '../helpers/registry.js';
+import { pushMultiArch } from '../helpers/multi-arch.js';
+import { hostPlatform } from '../../src/image/platform.js';
+
+// The classic builder as dockerd 20.10 runs it, seen through the real docker
+// CLI (DOCKER_BUILDKIT=0) and the berth CLI against a test berthd. The
+// expected transcripts below were recorded from a reference dockerd 20.10
+// building the same Dockerfiles (IDs written <ID>); the images are checked by
+// running them and through inspect and history.
+
+const LEGACY = { DOCKER_BUILDKIT: '0' };
+
+/** The build output as compared: the CLI's deprecation banner and progress carriage returns dropped, IDs as <ID>. */
+function transcript(text: string): string {
+  return text
+    .replace(/\r/g, '')
+    .replace(/^DEPRECATED: The legacy builder[\s\S]*?environment-variable\.\n\n/, '')
+    .replace(/[0-9a-f]{12}/g, '<ID>');
+}
+
+interface ContainerSummary { Id: string; State: string; Command: string }
+interface HistoryEntry { CreatedBy: string; Size: number }
+
+/** One config step's output in a fresh build: its container, created and removed. */
+const configStep = (n: string, text: string) => `Step ${n} : ${text}\n ---> Running in <ID>\nRemoving intermediate container <ID>\n ---> <ID>\n`;
+const cachedStep = (n: string, text: string) => `Step ${n} : ${text}\n ---> Using cache\n ---> <ID>\n`;
+
+const T1 = [
+  'ARG BASE=busybox',
+  'FROM $BASE',
+  'MAINTAINER someone',
+  'ENV A=1 B="two words"',
+  'ARG V=3',
+  'LABEL x=$V',
+  'WORKDIR /app',
+  'USER 1000',
+  'EXPOSE 80',
+  'VOLUME /data',
+  'STOPSIGNAL SIGTERM',
+  'HEALTHCHECK --interval=5s CMD true',
+  'SHELL ["/bin/sh", "-c"]',
+  'ONBUILD RUN echo triggered > /tmp/t',
+  'COPY file.txt .',
+  'RUN echo running',
+  'ENTRYPOINT ["echo"]',
+  'CMD ["a"]',
+];
+
+/** What dockerd 20.10 printed building T1 the first time. */
+function t1Fresh(): string {
+  let out = 'Sending build context to Docker daemon  3.072kB\nStep 1/18 : ARG BASE=busybox\nStep 2/18 : FROM $BASE\n ---> <ID>\n';
+  for (let i = 2; i < T1.length; i++) {
+    const n = `${i + 1}/18`;
+    if (T1[i]!.startsWith('COPY')) out += `Step ${n} : ${T1[i]}\n ---> <ID>\n`;
+    else if (T1[i]!.startsWith('RUN')) out += `Step ${n} : ${T1[i]}\n ---> Running in <ID>\nrunning\nRemoving intermediate container <ID>\n ---> <ID>\n`;
+    else out += configStep(n, T1[i]!);
+  }
+  return out + 'Successfully built <ID>\nSuccessfully tagged classic-t1:latest\n';
+}
+
+/** … and the second time, every step from the cache. */
+function t1Cached(): string {
+  let out = 'Sending build context to Docker daemon  3.072kB\nStep 1/18 : ARG BASE=busybox\nStep 2/18 : FROM $BASE\n ---> <ID>\n';
+  for (let i = 2; i < T1.length; i++) out += cachedStep(`${i + 1}/18`, T1[i]!);
+  return out + 'Successfully built <ID>\nSuccessfully tagged classic-t1:latest\n';
+}
+
+describe('the classic builder as dockerd 20.10 runs it', () => {
+  let d: TestDaemon;
+  let reg: TestRegistry;
+  let work: string;
+  let n = 0;
+
+  async function context(files: Record<string, string>): Promise<string> {
+    const dir = join(work, `ctx${n++}`);
+    await mkdir(dir, { recursive: true });
+    for (const [name, content] of Object.entries(files)) {
+      await mkdir(join(dir, name, '..'), { recursive: true });
+      await writeFile(join(dir, name), content);
+    }
+    return dir;
+  }
+
+  const docker = (args: string[]): Promise<RunResult> => d.docker(args, { env: LEGACY });
+
+  async function containers(): Promise<ContainerSummary[]> {
+    return (await d.request('GET', '/containers/json?all=1')).json<ContainerSummary[]>();
+  }
+
+  async function removeContainers(): Promise<void> {
+    for (const c of await containers()) assert.equal((await d.request('DELETE', `/containers/${c.Id}?force=1&v=1`)).status, 204);
+  }
+
+  async function inspect(ref: string): Promise<{ Id: string; Parent: string; Author: string; Comment: string; Architecture: string; Variant?: string; Config: Record<string, any>; RootFS: { Layers: string[] } }> {
+    const r = await d.request('GET', `/images/${encodeURIComponent(ref)}/json`);
+    assert.equal(r.status, 200, r.body);
+    return r.json();
+  }
+
+  async function history(ref: string): Promise<HistoryEntry[]> {
+    return (await d.request('GET', `/images/${encodeURIComponent(ref)}/history`)).json<HistoryEntry[]>();
+  }
+
+  before(async () => {
+    d = await TestDaemon.start();
+    await d.loadBusybox();
+    reg = await startReferenceRegistry();
+    work = await mkdtemp(join(tmpdir(), 'berth-build-classic-'));
+  });
+  after(async () => {
+    try {
+      await d?.stop();
+    } finally {
+      await reg?.stop();
+      if (work) await rm(work, { recursive: true, force: true });
+    }
+  });
+
+  it('config steps, a cached rebuild and --rm=false print what dockerd prints; history, layers and config as dockerd records them', async () => {
+    const dir = await context({ 'file.txt': 'content\n', Dockerfile: T1.join('\n') + '\n' });
+    const first = await docker(['build', '-t', 'classic-t1', dir]);
+    assert.equal(first.code, 0, first.stderr + first.stdout);
+    assert.equal(transcript(first.stdout), t1Fresh());
+    assert.deepEqual(await containers(), [], 'every step container was removed');
+    const cached = await docker(['build', '-t', 'classic-t1', dir]);
+    assert.equal(transcript(cached.stdout), t1Cached());
+    // The berth CLI prints the same, without the docker CLI's deprecation banner.
+    const viaBerth = await d.berth(['build', '-t', 'classic-t1', dir]);
+    assert.equal(viaBerth.code, 0, viaBerth.stderr);
+    assert.equal(transcript(viaBerth.stdout), t1Cached());
+
+    const img = await inspect('classic-t1');
+    assert.equal(img.Author, 'someone');
+    assert.equal(img.Comment, '', 'the base image\'s import comment is not the child\'s');
+    assert.equal(img.RootFS.Layers.length, 4, 'busybox, WORKDIR /app, COPY, and the RUN (which made the /data mount point)');
+    const hist = (await history('classic-t1')).map((h) => `${h.CreatedBy.replace(/file:[0-9a-f]{64}/, 'file:<SUM>')}|${h.Size}`);
+    assert.deepEqual(hist.slice(0, 16), [
+      '/bin/sh -c #(nop)  CMD ["a"]|0',
+      '/bin/sh -c #(nop)  ENTRYPOINT ["echo"]|0',
+      '|1 V=3 /bin/sh -c echo running|0',
+      '/bin/sh -c #(nop) COPY file:<SUM> in . |8',
+      '/bin/sh -c #(nop)  ONBUILD RUN echo triggered > /tmp/t|0',
+      '/bin/sh -c #(nop)  SHELL [/bin/sh -c]|0',
+      '/bin/sh -c #(nop)  HEALTHCHECK &{["CMD-SHELL" "true"] "5s" "0s" "0s" \'\\x00\'}|0',
+      '/bin/sh -c #(nop)  STOPSIGNAL SIGTERM|0',
+      '/bin/sh -c #(nop)  VOLUME [/data]|0',
+      '/bin/sh -c #(nop)  EXPOSE 80|0',
+      '/bin/sh -c #(nop)  USER 1000|0',
+      '/bin/sh -c #(nop) WORKDIR /app|0',
+      '/bin/sh -c #(nop)  LABEL x=3|0',
+      '/bin/sh -c #(nop)  ARG V=3|0',
+      '/bin/sh -c #(nop)  ENV A=1 B=two words|0',
+      '/bin/sh -c #(nop)  MAINTAINER someone|0',
+    ]);
+    const c = img.Config;
+    assert.deepEqual([c.User, c.WorkingDir, c.Entrypoint, c.Cmd, c.Labels, c.OnBuild], ['1000', '/app', ['echo'], ['a'], { x: '3' }, ['RUN echo triggered > /tmp/t']]);
+    assert.deepEqual(c.Healthcheck, { Test: ['CMD-SHELL', 'true'], Interval: 5e9 });
+    const ran = await docker(['run', '--rm', 'classic-t1', 'hello']);
+    assert.equal(ran.stdout, 'hello\n', ran.stderr);
+
+    // --rm=false: every step's container stays, the config steps' never started, as with dockerd.
+    const kept = await docker(['build', '--no-cache', '--rm=false', dir]);
+    assert.equal(kept.code, 0, kept.stderr);
+    assert.doesNotMatch(kept.stdout, /Removing intermediate container/);
+    const left = await containers();
+    assert.equal(left.length, 15, 'one per step but FROM and COPY');
+    assert.equal(left.filter((x) => x.State === 'created').length, 14);
+    assert.deepEqual(left.filter((x) => x.State === 'exited').map((x) => x.Command), ["/bin/sh -c 'echo running'"]);
+    assert.ok(left.some((x) => x.Command === "echo /bin/sh -c '#(nop) ' 'CMD [\"a\"]'"), JSON.stringify(left.map((x) => x.Command)));
+    const ids = [...kept.stdout.matchAll(/ ---> Running in ([0-9a-f]{12})\n/g)].map((m) => m[1]!);
+    assert.deepEqual(ids.sort(), left.map((x) => x.Id.slice(0, 12)).sort(), 'the IDs printed are the containers left');
+    await removeContainers();
+  });
+
+  it('ONBUILD triggers run in the child under "# Executing 1 build trigger", from the cache the second time', async () => {
+    const dir = await context({ Dockerfile: 'FROM classic-t1\nRUN cat /tmp/t\n' });
+    const first = await docker(['build', dir]);
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(transcript(first.stdout), [
+      'Sending build context to Docker daemon  2.048kB',
+      'Step 1/2 : FROM classic-t1',
+      '# Executing 1 build trigger',
+      ' ---> Running in <ID>',
+      'Removing intermediate container <ID>',
+      ' ---> <ID>',
+      'Step 2/2 : RUN cat /tmp/t',
+      ' ---> Running in <ID>',
+      'triggered',
+      'Removing intermediate container <ID>',
+      ' ---> <ID>',
+      'Successfully built <ID>',
+      '',
+    ].join('\n'));
+    const again = await docker(['build', dir]);
+    assert.equal(transcript(again.stdout), [
+      'Sending build context to Docker daemon  2.048kB',
+      'Step 1/2 : FROM classic-t1',
+      '# Executing 1 build trigger',
+      ' ---> Using cache',
+      ' ---> <ID>',
+      'Step 2/2 : RUN cat /tmp/t',
+      ' ---> Using cache',
+      ' ---> <ID>',
+      'Successfully built <ID>',
+      '',
+    ].join('\n'));
+    const child = await inspect(again.stdout.match(/Successfully built ([0-9a-f]{12})/)![1]!);
+    assert.equal(child.Author, '', 'MAINTAINER is not inherited');
+    assert.equal(child.Config.OnBuild ?? null, null, 'triggers run once, in the child');
+  });
+
+  it('a failing RUN: its container stays (dockerd\'s default), --force-rm removes it, -q prints the held output on stderr', async () => {
+    const dir = await context({ Dockerfile: 'FROM busybox\nENV X=1\nRUN echo oops >&2 && exit 3\nCMD ["x"]\n' });
+    const head = [
+      'Sending build context to Docker daemon  2.048kB',
+      'Step 1/4 : FROM busybox',
+      ' ---> <ID>',
+      'Step 2/4 : ENV X=1',
+    ];
+    const failed = await docker(['build', dir]);
+    assert.equal(failed.code, 3);
+    assert.equal(transcript(failed.stdout), [...head, ' ---> Running in <ID>', 'Removing intermediate container <ID>', ' ---> <ID>', 'Step 3/4 : RUN echo oops >&2 && exit 3', ' ---> Running in <ID>', '\x1b[91moops\n\x1b[0m'].join('\n'));
+    assert.match(failed.stderr, /The command '\/bin\/sh -c echo oops >&2 && exit 3' returned a non-zero code: 3\n$/);
+    const left = await containers();
+    assert.equal(left.length, 1);
+    assert.equal(left[0]!.State, 'exited');
+    await removeContainers();
+
+    const forced = await docker(['build', '--force-rm', dir]);
+    assert.equal(forced.code, 3);
+    assert.equal(transcript(forced.stdout), [...head, ' ---> Using cache', ' ---> <ID>', 'Step 3/4 : RUN echo oops >&2 && exit 3', ' ---> Running in <ID>', '\x1b[91moops\n\x1b[0mRemoving intermediate container <ID>', ''].join('\n'));
+    assert.deepEqual(await containers(), []);
+
+    for (const cli of ['docker', 'berth'] as const) {
+      const quiet = cli === 'docker' ? await docker(['build', '-q', '--force-rm', dir]) : await d.berth(['build', '-q', '--force-rm', dir]);
+      assert.equal(quiet.code, 3, cli);
+      assert.equal(quiet.stdout, '', `${cli}: nothing on stdout`);
+      assert.match(transcript(quiet.stderr), /Sending build context to Docker daemon {2}2\.048kB\nStep 1\/4 : FROM busybox\n[\s\S]*\n\x1b\[91moops\n\x1b\[0mRemoving intermediate container <ID>\n[\s\S]*returned a non-zero code: 3\n$/, cli);
+    }
+    assert.deepEqual(await containers(), []);
+  });
+
+  it('WORKDIR: a new directory is a layer (root-owned under any USER), an existing one an empty_layer entry; onto a file it fails before a container exists', async () => {
+    const dir = await context({ Dockerfile: 'FROM busybox\nUSER 1000:1000\nWORKDIR /made/by/workdir\nWORKDIR /tmp\nWORKDIR /made/by/workdir\nUSER root\nWORKDIR rel\nRUN echo hi > f && true\nCMD ["sh", "-c", "pwd; stat -c \'%u:%g %a\' /made /made/by/workdir/rel; cat f"]\n' });
+    const r = await docker(['build', '-t', 'classic-wd', dir]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(transcript(r.stdout), /Step 3\/9 : WORKDIR \/made\/by\/workdir\n ---> Running in <ID>\nRemoving intermediate container <ID>\n ---> <ID>\n/);
+    const img = await inspect('classic-wd');
+    assert.equal(img.RootFS.Layers.length, 4, 'busybox, two WORKDIRs that made directories, the RUN');
+    assert.deepEqual((await history('classic-wd')).slice(1, 8).map((h) => h.CreatedBy).reverse(), [
+      '/bin/sh -c #(nop)  USER 1000:1000',
+      '/bin/sh -c #(nop) WORKDIR /made/by/workdir',
+      '/bin/sh -c #(nop) WORKDIR /tmp',
+      '/bin/sh -c #(nop) WORKDIR /made/by/workdir',
+      '/bin/sh -c #(nop)  USER root',
+      '/bin/sh -c #(nop) WORKDIR /made/by/workdir/rel',
+      '/bin/sh -c echo hi > f && true',
+    ]);
+    const out = await docker(['run', '--rm', 'classic-wd']);
+    assert.equal(out.stdout, '/made/by/workdir/rel\n0:0 755\n0:0 755\nhi\n', out.stderr);
+
+    const bad = await context({ Dockerfile: 'FROM busybox\nWORKDIR /etc/passwd\n' });
+    const failed = await docker(['build', '--rm=false', bad]);
+    assert.equal(failed.code, 1);
+    assert.equal(transcript(failed.stdout), 'Sending build context to Docker daemon  2.048kB\nStep 1/2 : FROM busybox\n ---> <ID>\nStep 2/2 : WORKDIR /etc/passwd\n');
+    assert.equal(failed.stderr.trim().split('\n').pop(), 'Cannot mkdir: /etc/passwd is not a directory');
+    assert.deepEqual(await containers(), [], 'not even with --rm=false');
+  });
+
+  it('a RUN that changes nothing adds no layer; ARGs before FROM are steps; unused build args are named; raw API: an aux ID per stage', async () => {
+    const dir = await context({ Dockerfile: 'ARG UNUSED_TOO\nFROM busybox AS base\nRUN true\nFROM busybox AS other\nRUN echo other > /other\nFROM base\nCOPY --from=other /other /o\nCMD cat /o\n' });
+    const r = await docker(['build', '--build-arg', 'NOPE=1', '-t', 'classic-ms', dir]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(transcript(r.stdout), /^Sending build context to Docker daemon {2}2\.048kB\nStep 1\/8 : ARG UNUSED_TOO\nStep 2\/8 : FROM busybox AS base\n/);
+    assert.match(r.stdout, /\[Warning\] One or more build-args \[NOPE\] were not consumed\nSuccessfully built/);
+    const img = await inspect('classic-ms');
+    assert.equal(img.RootFS.Layers.length, 2, 'busybox and the COPY: RUN true changed nothing');
+    assert.equal((await docker(['run', '--rm', 'classic-ms'])).stdout, 'other\n');
+
+    const { makeTar } = await import('../../src/archive/testing/make-tar.js');
+    const tar = await makeTar([{ name: 'Dockerfile', content: 'FROM busybox AS a\nRUN echo a > /a\nFROM busybox\nCOPY --from=a /a /a\n' }]);
+    const raw = await d.request('POST', '/build?nocache=1', tar, { 'Content-Type': 'application/x-tar' });
+    const msgs = raw.body.trim().split('\n').map((l) => JSON.parse(l) as { stream?: string; aux?: { ID: string } });
+    assert.deepEqual(msgs.slice(0, 3), [{ stream: 'Step 1/4 : FROM busybox AS a' }, { stream: '\n' }, { stream: msgs[2]!.stream! }], 'the step line and its newline are two messages, as dockerd sends them');
+    const aux = msgs.map((m, i) => (m.aux ? i : -1)).filter((i) => i >= 0);
+    assert.equal(aux.length, 2, 'one aux ID per stage');
+    assert.match(msgs[aux[0]! - 1]!.stream!, /^ ---> [0-9a-f]{12}\n$/);
+    assert.equal(msgs[aux[1]!]!.aux!.ID.slice(7, 19), msgs[aux[1]! + 1]!.stream!.match(/Successfully built ([0-9a-f]{12})/)![1]);
+  });
+
+  it('FROM --platform and --platform pull that platform from a multi-arch index; a local image is used whatever its platform; BUILDPLATFORM & co. stay undefined, as in the classic builder', async () => {
+    const host = hostPlatform();
+    const other = host.architecture === 'arm64' ? 'amd64' : 'arm64';
+    const hostName = `linux/${host.architecture}${host.variant ? `/${host.variant}` : ''}`;
+    const { images } = await pushMultiArch(reg.host, 'classic/multi', 'latest', [hostName, `linux/${other}`, 'linux/arm/v7']);
+    const name = `${reg.host}/classic/multi:latest`;
+    const otherImage = images.find((i) => i.architecture === other)!;
+
+    const from = await context({ Dockerfile: `FROM --platform=linux/${other} ${name}\nLABEL picked=yes\n` });
+    const r = await docker(['build', '-t', 'classic-plat', from]);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    const out = transcript(r.stdout);
+    assert.match(out, /^Step 1\/2 : FROM --platform=linux\/\S+ \S+\nlatest: Pulling from classic\/multi\n/m, 'the pull\'s progress is in the build output');
+    assert.match(out, new RegExp(`Status: Downloaded newer image for ${name.replace(/[.]/g, '\\.')}\n ---> <ID>\n`));
+    assert.match(out, new RegExp(`Step 2/2 : LABEL picked=yes\n ---> \\[Warning\\] The requested image's platform \\(linux/${other}\\) does not match the detected host platform \\(${hostName.replace(/\//g, '\\/')}\\) and no specific platform was requested\n ---> Running in <ID>\n`));
+    assert.equal((await inspect(name)).Id, otherImage.configDigest);
+    assert.equal((await inspect('classic-plat')).Architecture, other, 'the result has its base\'s platform');
+
+    // Now the tag is here (for the other platform): dockerd 20.10 uses it as it is, whatever FROM --platform says.
+    const local = await context({ Dockerfile: `FROM --platform=${hostName} ${name}\nLABEL again=yes\n` });
+    const r2 = await docker(['build', '-t', 'classic-plat2', local]);
+    assert.equal(r2.code, 0, r2.stderr);
+    assert.doesNotMatch(r2.stdout, /Pulling from/);
+    assert.equal((await inspect('classic-plat2')).Architecture, other);
+
+    // --platform on the build: what FROM (and COPY --from) pull when the image is not here.
+    await docker(['rmi', name]);
+    const flag = await context({ Dockerfile: `FROM ${name}\nCOPY --from=${name} /etc/arch /copied\nLABEL via=flag\n` });
+    const r3 = await docker(['build', '--platform', 'linux/arm/v7', '-t', 'classic-plat3', flag]);
+    assert.equal(r3.code, 0, r3.stderr + r3.stdout);
+    const p3 = await inspect('classic-plat3');
+    assert.deepEqual([p3.Architecture, p3.Variant], ['arm', 'v7']);
+    const reader = await context({ Dockerfile: 'FROM busybox\nCOPY --from=classic-plat3 /copied /copied\nCMD ["cat", "/copied"]\n' });
+    assert.equal((await docker(['build', '-t', 'classic-plat3-reader', reader])).code, 0);
+    assert.equal((await docker(['run', '--rm', 'classic-plat3-reader'])).stdout, 'linux/arm/v7\n', 'COPY --from pulled the same platform');
+
+    // FROM scratch takes the platform asked for.
+    const scratch = await context({ 'f': 'x\n', Dockerfile: 'FROM scratch\nCOPY f /f\n' });
+    assert.equal((await docker(['build', '--platform', `linux/${other}`, '-t', 'classic-scratch', scratch])).code, 0);
+    assert.equal((await inspect('classic-scratch')).Architecture, other);
+
+    // The classic builder defines no platform args: they expand to nothing, and an empty --platform is refused.
+    const args = await context({ Dockerfile: 'FROM busybox\nARG TARGETPLATFORM\nARG BUILDPLATFORM\nARG TARGETARCH\nRUN echo "tp=$TARGETPLATFORM bp=$BUILDPLATFORM ta=$TARGETARCH"\n' });
+    const r4 = await docker(['build', '--platform', hostName, args]);
+    assert.match(r4.stdout, /^tp= bp= ta=$/m);
+    const empty = await context({ Dockerfile: 'FROM --platform=$BUILDPLATFORM busybox\n' });
+    const r5 = await docker(['build', empty]);
+    assert.equal(r5.code, 1);
+    assert.match(r5.stderr, /failed to parse platform : "" is an invalid component of "": platform specifier component must match "\^\[A-Za-z0-9_-\]\+\$": invalid argument/);
+  });
+
+  it('--cache-from: an image pushed, removed and pulled again (no parent chain) gives every step from the cache', async () => {
+    const files = { 'app.txt': 'app\n', Dockerfile: 'FROM busybox\nENV A=1\nWORKDIR /app\nCOPY app.txt .\nRUN cat app.txt > /built\nLABEL l=1\nCMD ["cat", "/built"]\n' };
+    const dir = await context(files);
+    const name = `${reg.host}/classic/cached:1`;
+    assert.equal((await docker(['build', '-t', name, dir])).code, 0);
+    assert.equal((await docker(['push', name])).code, 0);
+    const pushedId = (await inspect(name)).Id;
+    assert.equal((await docker(['rmi', name])).code, 0);
+    assert.equal((await d.berth(['builder', 'prune', '-af'])).code, 0);
+    assert.equal((await docker(['image', 'prune', '-f'])).code, 0);
+    assert.equal((await d.request('GET', `/images/${encodeURIComponent(name)}/json`)).status, 404);
+    assert.equal((await docker(['pull', name])).code, 0);
+
+    // Without --cache-from a pulled image is no cache (its steps have no parent chain here).
+    const plain = await docker(['build', await context(files)]);
+    assert.doesNotMatch(plain.stdout, /Using cache/);
+    assert.equal((await d.berth(['builder', 'prune', '-af'])).code, 0);
+    assert.equal((await docker(['image', 'prune', '-f'])).code, 0);
+
+    for (const cli of ['docker', 'berth'] as const) {
+      const args = ['build', '--cache-from', name, '-t', `classic-cached-${cli}`, dir];
+      const r = cli === 'docker' ? await docker(args) : await d.berth(args);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout.match(/ ---> Using cache\n/g)?.length, 6, r.stdout);
+      assert.doesNotMatch(r.stdout, /Running in/);
+      assert.equal((await inspect(`classic-cached-${cli}`)).Id, pushedId, 'the last step is the pulled image itself, as dockerd gives it');
+    }
+    assert.equal((await docker(['run', '--rm', 'classic-cached-docker'])).stdout, 'app\n');
+
+    // A changed source misses from its step on.
+    await writeFile(join(dir, 'app.txt'), 'changed\n');
+    const changed = await docker(['build', '--cache-from', name, '-t', 'classic-cached-2', dir]);
+    assert.equal(changed.stdout.match(/ ---> Using cache\n/g)?.length, 2, changed.stdout);
+    assert.equal((await docker(['run', '--rm', 'classic-cached-2'])).stdout, 'changed\n');
+
+    // As in dockerd, with --cache-from a local cache hit counts only inside those images' chains.
+    const unrelated = await docker(['build', '--cache-from', 'busybox', dir]);
+    assert.doesNotMatch(unrelated.stdout, /Using cache/);
+  });
+
+  it('a broken Dockerfile is refused in dockerd 20.10\'s words', async () => {
+    const cases: Array<[string, string]> = [
+      ['FROM busybox\nRUNN x\n', 'dockerfile parse error line 2: unknown instruction: RUNN'],
+      ['FROM busybox\nENV A\n', 'failed to parse Dockerfile: ENV must have two arguments'],
+      ['FROM busybox\nCMD ["a", 1]\n', 'failed to parse Dockerfile: when using JSON array syntax, arrays must be comprised of strings only'],
+      ['FROM busybox\nCOPY --foo=1 a b\n', 'dockerfile parse error line 2: Unknown flag: foo'],
+      ['FROM busybox\nHEALTHCHECK --retries=0 CMD x\n', 'dockerfile parse error line 2: --retries must be at least 1 (not 0)'],
+      ['ENV A=b\nFROM busybox\n', 'no build stage in current context'],
+    ];
+    for (const [text, message] of cases) {
+      const r = await docker(['build', await context({ Dockerfile: text })]);
+      assert.equal(r.code, 1, text);
+      assert.equal(r.stderr.trim().split('\n').pop(), `Error response from daemon: ${message}`, text);
+    }
+  });
+});
