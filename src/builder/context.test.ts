@@ -1,14 +1,14 @@
 import { describe, it, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, readlink, rm, lstat, writeFile, mkdir, chmod } from 'node:fs/promises';
+import { mkdtemp, readFile, readlink, rm, lstat, writeFile, mkdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { createHash } from 'node:crypto';
 import { makeTar } from '../archive/testing/make-tar.js';
-import { checksumPath, extractContext, loadDockerignore } from './context.js';
+import { extractContext, loadDockerignore } from './context.js';
+import { newFileHash, sourceHash } from './source-hash.js';
 import { cacheKey, BuildCache } from './cache.js';
 
 describe('build context', () => {
@@ -33,8 +33,9 @@ describe('build context', () => {
     ]);
     const { digests } = await extractContext(Readable.from(gzipSync(tar)), ctx);
     assert.equal(await readFile(join(ctx, 'Dockerfile'), 'utf8'), 'FROM busybox\n');
-    assert.equal(digests.get(join(ctx, 'Dockerfile')), createHash('sha256').update('FROM busybox\n').digest('hex'), 'content hashed while unpacked');
-    assert.equal(await checksumPath(join(ctx, 'dir'), undefined, 'dir', digests), await checksumPath(join(ctx, 'dir')), 'known digests give the same checksum');
+    assert.equal(digests.get(join(ctx, 'Dockerfile')), newFileHash({ name: 'Dockerfile', mode: 0o644, size: 13 }).update('FROM busybox\n').digest('hex'), 'summed while unpacked, as dockerd sums it');
+    assert.equal(digests.has(join(ctx, 'hard')), false, 'a hard link\'s sum (its own name in it) is computed when needed');
+    assert.equal(await sourceHash(ctx, join(ctx, 'dir'), { known: digests }), await sourceHash(ctx, join(ctx, 'dir')), 'known sums give the same directory sum');
     assert.equal((await lstat(join(ctx, 'dir'))).mode & 0o777, 0o750);
     assert.equal((await lstat(join(ctx, 'dir/run.sh'))).mode & 0o777, 0o755);
     assert.equal(await readlink(join(ctx, 'out')), '/etc/passwd');
@@ -65,17 +66,17 @@ describe('build context', () => {
     assert.equal(st.size, big.length, 'the placeholder has the size the tree shows');
     assert.equal(st.mode & 0o777, 0o640);
     assert.equal(st.mtime.getTime(), mtime.getTime());
-    assert.equal(c.digests.get(join(ctx, 'big')), createHash('sha256').update(big).digest('hex'));
+    assert.equal(c.digests.get(join(ctx, 'big')), newFileHash({ name: 'big', mode: 0o640, size: big.length }).update(big).digest('hex'));
     // A hard link shares the inode, so its content went down before the name was reused.
     assert.deepEqual(await readFile(join(ctx, 'alias')), replaced);
     assert.equal(await readFile(join(ctx, 'shared'), 'utf8'), 'replaced after the link');
-    const held = await checksumPath(ctx, undefined, '', c.digests);
+    const held = await sourceHash(ctx, ctx, { known: c.digests });
     await Promise.all([c.materialize(), c.materialize()]);
     assert.equal(c.isHeld(join(ctx, 'big')), false);
     assert.deepEqual(await readFile(join(ctx, 'big')), big);
     assert.deepEqual(await readFile(join(ctx, 'dir/other')), other);
     assert.equal((await lstat(join(ctx, 'big'))).mtime.getTime(), mtime.getTime(), 'writing the content keeps the time');
-    assert.equal(await checksumPath(ctx), held, 'the checksum from digests is the one the content gives');
+    assert.equal(await sourceHash(ctx, ctx), held, 'the sum from the digests is the one the content gives');
   });
 
   it('refuses entries that climb out of the context', async () => {
@@ -99,24 +100,11 @@ describe('build context', () => {
     assert.equal(await readFile(join(ctx, 'f'), 'utf8'), 'replaced');
   });
 
-  it('loads .dockerignore and checksums ignore mtimes and owners but not content or mode', async () => {
+  it('loads .dockerignore', async () => {
     await writeFile(join(ctx, '.dockerignore'), 'secret\n');
-    await mkdir(join(ctx, 'src'));
-    await writeFile(join(ctx, 'src/a'), 'one');
     const ig = await loadDockerignore(ctx);
     assert.equal(ig.matches('secret'), true);
-    const before = await checksumPath(join(ctx, 'src'));
-    await writeFile(join(ctx, 'src/a'), 'one');
-    assert.equal(await checksumPath(join(ctx, 'src')), before, 'rewriting the same content keeps the checksum');
-    await chmod(join(ctx, 'src/a'), 0o600);
-    const modeChanged = await checksumPath(join(ctx, 'src'));
-    assert.notEqual(modeChanged, before);
-    await writeFile(join(ctx, 'src/a'), 'two');
-    assert.notEqual(await checksumPath(join(ctx, 'src')), modeChanged);
-    await writeFile(join(ctx, 'src/skip'), 'x');
-    const withSkip = await checksumPath(join(ctx, 'src'), (rel) => rel === 'src/skip', 'src');
-    await writeFile(join(ctx, 'src/skip'), 'changed');
-    assert.equal(await checksumPath(join(ctx, 'src'), (rel) => rel === 'src/skip', 'src'), withSkip, 'ignored files do not count');
+    assert.equal(ig.matches('public'), false);
   });
 });
 

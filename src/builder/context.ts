@@ -1,7 +1,7 @@
-import { createHash, type Hash } from 'node:crypto';
-import { chmodSync, closeSync, createReadStream, fchmodSync, ftruncateSync, futimesSync, linkSync, lstatSync, lutimesSync, mkdirSync, openSync, rmSync, symlinkSync, unlinkSync, writeSync } from 'node:fs';
-import { lstat, readFile, readdir, readlink, utimes } from 'node:fs/promises';
-import { join, posix } from 'node:path';
+import type { Hash } from 'node:crypto';
+import { chmodSync, closeSync, fchmodSync, ftruncateSync, futimesSync, linkSync, lstatSync, lutimesSync, mkdirSync, openSync, rmSync, symlinkSync, unlinkSync, writeSync } from 'node:fs';
+import { readFile, utimes } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import type { Readable } from 'node:stream';
 import { decompress } from '../archive/compression.js';
 import { resolveInRootParts } from '../archive/in-root.js';
@@ -9,6 +9,7 @@ import { TarReader } from '../archive/tar-reader.js';
 import { entryPath } from '../archive/secure-path.js';
 import { InvalidParameterError } from '../errors/index.js';
 import { PatternMatcher, readDockerignore } from './dockerignore.js';
+import { newFileHash } from './source-hash.js';
 
 // The build context: the tar a client sends with POST /build, unpacked into a
 // directory of the daemon's own. Entry names that climb out (`../x`, or
@@ -44,7 +45,7 @@ function clearForWrite(path: string, keepDir: boolean): void {
 
 /** A context unpacked into its directory. */
 export interface ExtractedContext {
-  /** sha256 of each regular file's content, by host path (hashed as it arrived). */
+  /** Each regular file's sum as dockerd computes it (source-hash.ts), by host path, taken as it arrived. */
   digests: Map<string, string>;
   /** Whether the content of the file at `path` is still held in memory. */
   isHeld(path: string): boolean;
@@ -113,7 +114,9 @@ export async function extractContext(body: Readable, dir: string, opts: ExtractO
           forgetDir(target);
           held.forgetUnder(target);
           const hold = h.size >= HOLD_MIN_BYTES && held.bytes + h.size <= HOLD_BUDGET_BYTES;
-          file = { fd: createFile(target, mode), target, hash: createHash('sha256'), hold, chunks: [], size: h.size, mode, mtime };
+          // dockerd sums the header as the client sent it (tarsum v1), then the content.
+          const hash = newFileHash({ name: relative(dir, target), mode, uid: h.uid, gid: h.gid, size: h.size });
+          file = { fd: createFile(target, mode), target, hash, hold, chunks: [], size: h.size, mode, mtime };
           break;
         }
         case 'symlink':
@@ -135,8 +138,8 @@ export async function extractContext(body: Readable, dir: string, opts: ExtractO
           clearForWrite(target, false);
           forgetDir(target);
           linkSync(src, target);
-          const known = digests.get(src);
-          if (known) digests.set(target, known);
+          // Its sum has its own name in it: computed from the content on disk when a step needs it.
+          digests.delete(target);
           break;
         }
         default:
@@ -305,46 +308,3 @@ export async function loadDockerignore(dir: string): Promise<PatternMatcher> {
   return new PatternMatcher(readDockerignore(text));
 }
 
-/**
- * Content checksum of a tree or file, as a cache key input: per entry its
- * path below `path`, type, mode, size, link target and content hash. Owner
- * and mtime do not count (a fresh checkout must hit the cache), as in Docker.
- * `excluded(rel)` skips entries the .dockerignore leaves out.
- */
-export async function checksumPath(
-  path: string,
-  excluded: (rel: string, isDir: boolean) => boolean = () => false,
-  relBase = '',
-  /** Content digests already known, by host path (from extractContext). */
-  known?: ReadonlyMap<string, string>,
-): Promise<string> {
-  const h = createHash('sha256');
-  async function visit(abs: string, rel: string): Promise<void> {
-    const st = await lstat(abs);
-    const type = st.isDirectory() ? 'd' : st.isSymbolicLink() ? 'l' : st.isFile() ? 'f' : 'o';
-    h.update(`${rel}\0${type}\0${(st.mode & 0o7777).toString(8)}\0`);
-    if (type === 'f') {
-      h.update(`${st.size}\0`);
-      const digest = known?.get(abs);
-      if (digest !== undefined) {
-        h.update(digest);
-      } else {
-        const fh = createHash('sha256');
-        for await (const chunk of createReadStream(abs)) fh.update(chunk as Buffer);
-        h.update(fh.digest('hex'));
-      }
-    } else if (type === 'l') {
-      h.update(await readlink(abs));
-    } else if (type === 'd') {
-      for (const name of (await readdir(abs)).sort()) {
-        const childRel = rel === '' ? name : `${rel}/${name}`;
-        const ctxRel = relBase === '' ? childRel : posix.join(relBase, childRel);
-        if (excluded(ctxRel, (await lstat(join(abs, name))).isDirectory())) continue;
-        await visit(join(abs, name), childRel);
-      }
-    }
-    h.update('\n');
-  }
-  await visit(path, '');
-  return h.digest('hex');
-}

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { chmod, lchown, lstat, mkdir, open, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
@@ -9,7 +9,7 @@ import { decompress } from '../archive/compression.js';
 import { InvalidParameterError, errorMessage } from '../errors/index.js';
 import type { StepHost } from './build-job.js';
 import { cacheKey } from './cache.js';
-import { checksumPath } from './context.js';
+import { fileHashAs, multiHash, sourceHash } from './source-hash.js';
 import { copyEntry, expandSource, inRoot, mkdirInRoot, resolveChown, resolvedInRoot, statSource, type Owner } from './copy.js';
 import type { CopyCmd } from './instructions.js';
 import { processWord } from './shell-lex.js';
@@ -81,7 +81,7 @@ export async function copyStep(host: StepHost, cmd: CopyCmd): Promise<void> {
         await writeFile(file, heredoc.expand ? processWord(heredoc.content, env, '\\') : heredoc.content, { mode: 0o644 });
         await chmod(file, 0o644);
         resolved.push({ path: file, rel: '', isDir: false, name: heredoc.name });
-        hashes.push(`file:${await checksumPath(file)}`);
+        hashes.push(`file:${await fileHashAs(file, heredoc.name, 'context')}`);
         continue;
       }
       if (/^https?:\/\//i.test(s)) {
@@ -89,7 +89,8 @@ export async function copyStep(host: StepHost, cmd: CopyCmd): Promise<void> {
         await mkdir(scratch, { recursive: true });
         const { file, name } = await download(s, scratch, job.signal);
         resolved.push({ path: file, rel: '', isDir: false, name, url: s });
-        hashes.push(`file:${await checksumPath(file)}`);
+        // dockerd 20.10 writes a download's sum bare, without "file:".
+        hashes.push(await fileHashAs(file, name, 'files'));
         continue;
       }
       const matches = await expandSource(srcRoot, s, excluded);
@@ -99,13 +100,13 @@ export async function copyStep(host: StepHost, cmd: CopyCmd): Promise<void> {
         const src: Source = { path: st.path, rel, isDir: st.isDir, name: posix.basename(rel) };
         if (cmd.kind === 'add' && !st.isDir && (await isArchive(st.path))) src.archive = true;
         resolved.push(src);
-        hashes.push(`${st.isDir ? 'dir' : 'file'}:${await checksumPath(st.path, excluded, rel, fromContext ? job.contextDigests : undefined)}`);
+        hashes.push(await sourceHash(srcRoot, st.path, fromContext ? { excluded, known: job.contextDigests } : { style: 'files' }));
       }
     }
     if (resolved.length > 1 && !dest.endsWith('/')) {
       throw new InvalidParameterError(`When using ${what} with more than one source file, the destination must be a directory and end with a /`);
     }
-    const srcHash = hashes.length === 1 ? hashes[0]! : `multi:${createHash('sha256').update(hashes.join(',')).digest('hex')}`;
+    const srcHash = multiHash(hashes);
     // dockerd's text, quirks included: the destination as written, "--chown=u:g" glued to the sum.
     const createdBy = `${host.shell.join(' ')} #(nop) ${what} ${chown !== undefined ? `--chown=${chown}` : ''}${srcHash} in ${destRaw} `;
     const key = cacheKey({ parent: host.imageId, instruction: createdBy, extra: { chown: chown ?? '', chmod: chmodText ?? '' } });

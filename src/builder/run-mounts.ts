@@ -3,7 +3,7 @@ import { lstat, mkdir } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { InvalidParameterError, NotFoundError } from '../errors/index.js';
 import type { StepHost } from './build-job.js';
-import { checksumPath } from './context.js';
+import { sourceHash } from './source-hash.js';
 import { resolvedInRoot } from './copy.js';
 import type { RunStepOptions } from './run-step.js';
 
@@ -57,7 +57,7 @@ export function parseRunMount(spec: string, word: (s: string) => string, workdir
 export async function mountCacheKey(specs: readonly RunMountSpec[], contextDir: string): Promise<string> {
   const keys: string[] = [];
   for (const m of specs) {
-    const content = m.type === 'bind' && m.from === undefined ? await checksumPath(resolvedInRoot(contextDir, m.source)).catch(() => 'missing') : '';
+    const content = m.type === 'bind' && m.from === undefined ? await sourceHash(contextDir, resolvedInRoot(contextDir, m.source)).catch(() => 'missing') : '';
     keys.push(`${JSON.stringify(m)}:${content}`);
   }
   return keys.join('\n');
