@@ -272,13 +272,11 @@ export class Builder {
     const order = [...needed].sort((a, b) => a - b);
 
     // --label: one more LABEL step at the end of the target, as the classic builder adds it.
-    const extra: LabelCmd[] = [];
-    const labelKeys = Object.keys(opts.labels);
-    if (labelKeys.length > 0) {
-      // The classic builder's own rendering: "k"='v' pairs.
-      const pairs = labelKeys.map((k) => ({ key: JSON.stringify(k), value: `'${opts.labels[k]!.replace(/'/g, `'\\''`)}'` }));
-      extra.push({ kind: 'label', line: 0, original: `LABEL ${pairs.map((p) => `${p.key}=${p.value}`).join(' ')} `, pairs });
-    }
+    // --label: one more LABEL step per label at the end of the target, sorted by key and
+    // taken as they are (no expansion), as dockerd 20.10 adds them.
+    const extra: LabelCmd[] = Object.keys(opts.labels)
+      .sort()
+      .map((key) => ({ kind: 'label', line: 0, original: `LABEL ${key}=${opts.labels[key]!}`, pairs: [{ key, value: opts.labels[key]! }], literal: true }));
     // The ARGs before the first FROM are steps of their own in the count and the output.
     let totalSteps = df.metaArgs.length;
     const firstStep = new Map<number, number>();

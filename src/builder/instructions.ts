@@ -29,7 +29,7 @@ interface Base {
 export interface FromCmd extends Base { kind: 'from'; image: string; stageName?: string; platform?: string }
 export interface ArgCmd extends Base { kind: 'arg'; args: ArgDef[] }
 export interface EnvCmd extends Base { kind: 'env'; pairs: KeyValue[] }
-export interface LabelCmd extends Base { kind: 'label'; pairs: KeyValue[] }
+export interface LabelCmd extends Base { kind: 'label'; pairs: KeyValue[]; /** --label's: keys and values taken as they are. */ literal?: boolean }
 export interface RunCmd extends Base { kind: 'run'; cmd: CmdLine; heredocs: Heredoc[]; mounts: string[]; network?: string; security?: string }
 export interface CmdCmd extends Base { kind: 'cmd'; cmd: CmdLine }
 export interface EntrypointCmd extends Base { kind: 'entrypoint'; cmd: CmdLine }

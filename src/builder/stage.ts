@@ -203,8 +203,8 @@ export class StageBuilder implements StepHost {
       case 'label': {
         const parts: string[] = [];
         for (const p of cmd.pairs) {
-          const key = this.word(p.key);
-          const value = this.word(p.value);
+          const key = cmd.literal ? p.key : this.word(p.key);
+          const value = cmd.literal ? p.value : this.word(p.value);
           c.Labels = { ...(c.Labels ?? {}), [key]: value };
           parts.push(`${key}=${value}`);
         }
@@ -235,7 +235,8 @@ export class StageBuilder implements StepHost {
         c.User = this.word(cmd.user);
         return this.configStep(`USER ${c.User}`);
       case 'expose': {
-        const ports = cmd.ports.flatMap((p) => processWords(p, this.env(), this.job.escape));
+        // dockerd sorts the words as written, then expands them.
+        const ports = [...cmd.ports].sort().flatMap((p) => processWords(p, this.env(), this.job.escape));
         c.ExposedPorts = { ...(c.ExposedPorts ?? {}) };
         for (const p of ports) for (const k of exposedPorts(p)) c.ExposedPorts[k] = {};
         return this.configStep(`EXPOSE ${ports.join(' ')}`);
@@ -270,9 +271,19 @@ export class StageBuilder implements StepHost {
       case 'shell':
         c.Shell = cmd.shell;
         return this.configStep(`SHELL [${cmd.shell.join(' ')}]`);
-      case 'healthcheck':
-        c.Healthcheck = healthConfig(cmd);
-        return this.configStep(`HEALTHCHECK ${healthText(c.Healthcheck)}`);
+      case 'healthcheck': {
+        const previous = c.Healthcheck;
+        if (previous?.Test?.length && previous.Test[0] !== 'NONE') this.out.stream(`Note: overriding previous HEALTHCHECK: [${previous.Test.join(' ')}]\n`);
+        const next = healthConfig(cmd);
+        const text = `HEALTHCHECK ${healthText(next)}`;
+        // dockerd's container create fills the fields this one leaves unset from the
+        // previous HEALTHCHECK, in the very config it then commits: the image keeps them.
+        if (previous) {
+          for (const f of ['Interval', 'Timeout', 'StartPeriod', 'Retries'] as const) if (!next[f] && previous[f]) next[f] = previous[f];
+        }
+        c.Healthcheck = next;
+        return this.configStep(text);
+      }
       case 'onbuild': {
         const m = /^(\S+)([\s\S]*)$/.exec(cmd.expression)!;
         const trigger = m[1]!.toUpperCase() + m[2]!;
