@@ -12,7 +12,7 @@ import type { ImageConfig } from '../types/engine.js';
 import { mountAll, unmountIfMounted } from '../util/mount.js';
 import type { BuilderDeps } from './backend.js';
 import { baseImage, chainId, fromPlatform, mountLayers, platformWarning } from './base-image.js';
-import { DEFAULT_PATH, DEFAULT_SHELL, clone, envMap, short, type BuildJob, type StageOutput, type StageResult, type StepHost } from './build-job.js';
+import { DEFAULT_PATH, DEFAULT_SHELL, StepError, clone, envMap, short, type BuildJob, type StageOutput, type StageResult, type StepHost } from './build-job.js';
 import { cacheKey } from './cache.js';
 import { copyStep } from './copy-step.js';
 import { exposedPorts, goQuoted, healthConfig, healthText } from './history-text.js';
@@ -562,8 +562,14 @@ export class StageBuilder implements StepHost {
 
   async mountFrom(ref: string): Promise<{ dir: string; release: () => Promise<void> }> {
     const stage = this.job.stageResult(ref.toLowerCase());
-    const diffIds = stage ? (await stage).config.rootfs.diff_ids : (await baseImage(this.job, this.out, ref, undefined)).config.rootfs.diff_ids;
-    return mountLayers(this.job, diffIds);
+    if (stage) return mountLayers(this.job, (await stage).config.rootfs.diff_ids);
+    let img: ImageRecord;
+    try {
+      img = await baseImage(this.job, this.out, ref, undefined);
+    } catch (err) {
+      throw new StepError(`invalid from flag value ${ref}: ${errorMessage(err)}`);
+    }
+    return mountLayers(this.job, img.config.rootfs.diff_ids);
   }
 }
 

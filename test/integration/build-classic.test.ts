@@ -387,6 +387,35 @@ describe('the classic builder as dockerd 20.10 runs it', () => {
     assert.doesNotMatch(unrelated.stdout, /Using cache/);
   });
 
+  it('--label, EXPOSE and HEALTHCHECK as dockerd 20.10 records them; COPY --from an image that cannot be had', async () => {
+    const dir = await context({ Dockerfile: 'FROM busybox\nEXPOSE 80/tcp 53/udp 8000-8001\nHEALTHCHECK --interval=30s --retries=4 CMD a\nHEALTHCHECK --timeout=3s CMD b\n' });
+    const r = await docker(['build', '--label', 'z=last', '--label', 'a.b=it\'s "q"', '--label', 'm=$HOME', '-t', 'classic-meta', dir]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(transcript(r.stdout), [
+      'Sending build context to Docker daemon  2.048kB',
+      'Step 1/7 : FROM busybox',
+      ' ---> <ID>',
+      configStep('2/7', 'EXPOSE 80/tcp 53/udp 8000-8001') + configStep('3/7', 'HEALTHCHECK --interval=30s --retries=4 CMD a') +
+        'Step 4/7 : HEALTHCHECK --timeout=3s CMD b\nNote: overriding previous HEALTHCHECK: [CMD-SHELL a]\n ---> Running in <ID>\nRemoving intermediate container <ID>\n ---> <ID>\n' +
+        configStep('5/7', 'LABEL a.b=it\'s "q"') + configStep('6/7', 'LABEL m=$HOME') + configStep('7/7', 'LABEL z=last') +
+        'Successfully built <ID>',
+      'Successfully tagged classic-meta:latest',
+      '',
+    ].join('\n'));
+    const img = await inspect('classic-meta');
+    assert.deepEqual(img.Config.Labels, { 'a.b': 'it\'s "q"', m: '$HOME', z: 'last' }, '--label values are taken as they are');
+    // dockerd's container create fills what the second HEALTHCHECK leaves unset from the first, into the image.
+    assert.deepEqual(img.Config.Healthcheck, { Test: ['CMD-SHELL', 'b'], Interval: 30e9, Timeout: 3e9, Retries: 4 });
+    const hist = (await history('classic-meta')).map((h) => h.CreatedBy);
+    assert.ok(hist.includes('/bin/sh -c #(nop)  EXPOSE 53/udp 80/tcp 8000-8001'), 'the ports sorted as dockerd sorts them');
+    assert.ok(hist.includes('/bin/sh -c #(nop)  HEALTHCHECK &{["CMD-SHELL" "b"] "0s" "3s" "0s" \'\\x00\'}'), JSON.stringify(hist));
+
+    const missing = await context({ Dockerfile: `FROM busybox\nCOPY --from=${reg.host}/classic/missing:1 /x /x\n` });
+    const m = await docker(['build', missing]);
+    assert.equal(m.code, 1);
+    assert.equal(m.stderr.trim().split('\n').pop(), `invalid from flag value ${reg.host}/classic/missing:1: manifest for ${reg.host}/classic/missing:1 not found: manifest unknown: manifest unknown`);
+  });
+
   it('a broken Dockerfile is refused in dockerd 20.10\'s words', async () => {
     const cases: Array<[string, string]> = [
       ['FROM busybox\nRUNN x\n', 'dockerfile parse error line 2: unknown instruction: RUNN'],
