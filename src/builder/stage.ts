@@ -14,6 +14,7 @@ import type { BuilderDeps } from './backend.js';
 import { baseImage, chainId, fromPlatform, mountLayers, platformWarning } from './base-image.js';
 import { DEFAULT_PATH, DEFAULT_SHELL, StepError, clone, envMap, short, type BuildJob, type StageOutput, type StageResult, type StepHost } from './build-job.js';
 import { cacheKey } from './cache.js';
+import { CacheFromImages } from './cache-from.js';
 import { copyStep } from './copy-step.js';
 import { exposedPorts, goQuoted, healthConfig, healthText } from './history-text.js';
 import { parseTrigger, type Command, type Stage } from './instructions.js';
@@ -58,12 +59,6 @@ async function peekEmptyTar(src: Readable): Promise<{ empty: boolean; stream: Re
   return { empty, stream: Readable.from(rest()) };
 }
 
-/** History entries as dockerd compares them (reflect.DeepEqual of its History struct). */
-function sameHistory(a: NonNullable<OciImageConfig['history']>[number], b: NonNullable<OciImageConfig['history']>[number]): boolean {
-  return (a.created ?? '') === (b.created ?? '') && (a.author ?? '') === (b.author ?? '') && (a.created_by ?? '') === (b.created_by ?? '')
-    && (a.comment ?? '') === (b.comment ?? '') && (a.empty_layer ?? false) === (b.empty_layer ?? false);
-}
-
 export class StageBuilder implements StepHost {
   imageId = '';
   config!: OciImageConfig;
@@ -73,10 +68,7 @@ export class StageBuilder implements StepHost {
   private maintainer = '';
   private cmdSet = false;
   private step: number;
-  /** --cache-from images still in the running (dockerd sticks to the first that matched). */
-  private cacheSources: Promise<ImageRecord[]> | undefined;
-  /** Images in the --cache-from images' parent chains: the only local cache hits that count then. */
-  private cacheChains: Promise<Set<string>> | undefined;
+  private readonly cacheFrom: CacheFromImages;
 
   constructor(
     readonly job: BuildJob,
@@ -87,6 +79,7 @@ export class StageBuilder implements StepHost {
     private readonly log?: BuilderDeps['log'],
   ) {
     this.step = firstStep;
+    this.cacheFrom = new CacheFromImages(job.deps.images, job.settings.cacheFrom, (msg) => log?.('debug', msg));
   }
 
   get runConfig(): ImageConfig {
@@ -412,10 +405,10 @@ export class StageBuilder implements StepHost {
     if (this.job.settings.noCache) return false;
     const hit = await this.job.cache.lookup(key, async (id) => (await this.job.deps.images.get(id)) !== undefined);
     let img = hit ? await this.job.deps.images.get(hit.imageId) : undefined;
-    if (this.job.settings.cacheFrom.length > 0) {
-      if (img && !(await this.inCacheChains(img.id))) img = undefined;
+    if (this.cacheFrom.enabled) {
+      if (img && !(await this.cacheFrom.allows(img.id))) img = undefined;
       if (!img) {
-        img = await this.fromCacheImages(createdBy);
+        img = await this.cacheFrom.match(this.imageId, this.config, createdBy);
         // Remembered, so a build without --cache-from finds it too.
         if (img) await this.job.cache.store({ key, imageId: img.id, description: createdBy, size: 0, parent: this.imageId });
       }
@@ -425,68 +418,6 @@ export class StageBuilder implements StepHost {
     this.imageId = img.id;
     this.config = clone(img.config);
     return true;
-  }
-
-  private sources(): Promise<ImageRecord[]> {
-    this.cacheSources ??= (async () => {
-      const out: ImageRecord[] = [];
-      for (const ref of this.job.settings.cacheFrom) {
-        const img = await this.job.deps.images.resolve(ref).catch(() => undefined);
-        if (img) out.push(img);
-        else this.log?.('debug', `build: --cache-from ${ref}: no such image, skipped`);
-      }
-      return out;
-    })();
-    return this.cacheSources;
-  }
-
-  private async inCacheChains(id: string): Promise<boolean> {
-    this.cacheChains ??= (async () => {
-      const ids = new Set<string>();
-      for (const src of await this.sources()) {
-        for (let cur: ImageRecord | undefined = src; cur && !ids.has(cur.id); cur = cur.parent ? await this.job.deps.images.get(cur.parent) : undefined) ids.add(cur.id);
-      }
-      return ids;
-    })();
-    return (await this.cacheChains).has(id);
-  }
-
-  /**
-   * dockerd's rule for --cache-from images, which need no parent chain (they
-   * may have been pulled or loaded): an image whose history starts with the
-   * current image's history and layers and whose next entry is this step. If
-   * that entry is its last, the image itself is the step's result; otherwise
-   * an image of the history up to that entry (with its layer, if it made one)
-   * is stored and used.
-   */
-  private async fromCacheImages(createdBy: string): Promise<ImageRecord | undefined> {
-    const parent = this.imageId ? await this.job.deps.images.get(this.imageId) : undefined;
-    const parentHistory = parent?.config.history ?? [];
-    const parentLayers = parent?.config.rootfs.diff_ids ?? [];
-    for (const target of await this.sources()) {
-      const history = target.config.history ?? [];
-      const layers = target.config.rootfs.diff_ids;
-      if (history.length === 0) continue;
-      if (parent && (parentHistory.length > 0 || parentLayers.length > 0)) {
-        if (parentHistory.length >= history.length || parentLayers.length > layers.length) continue;
-        if (!parentHistory.every((h, i) => sameHistory(h, history[i]!))) continue;
-        if (!parentLayers.every((d, i) => d === layers[i])) continue;
-      }
-      const entry = history[parentHistory.length]!;
-      if ((entry.created_by ?? '') !== createdBy) continue;
-      if (history.length - 1 === parentHistory.length) return target;
-      const config = clone(this.config);
-      config.history = [...parentHistory, entry];
-      const before = history.slice(0, parentHistory.length).filter((h) => !h.empty_layer).length;
-      config.rootfs = { type: 'layers', diff_ids: entry.empty_layer ? [...parentLayers] : [...parentLayers, layers[before]!] };
-      if (entry.created) config.created = entry.created;
-      else delete config.created;
-      const img = await this.job.deps.images.createImage(config, this.imageId ? { parent: this.imageId } : {});
-      // Once an image matched, the rest of the stage follows it alone.
-      this.cacheSources = Promise.resolve([target]);
-      return img;
-    }
-    return undefined;
   }
 
   // ---- committing ------------------------------------------------------------------
