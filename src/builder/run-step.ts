@@ -159,8 +159,9 @@ export function containerStepRunner(containers: StepContainers, snapshotter: Sna
           diff: () => snapshotDiff(snapshotter, id, (o.mounts ?? []).map((m) => m.target.replace(/^\/+|\/+$/g, ''))),
         };
       } catch (err) {
-        // A build that was cancelled (or a container that could not start) leaves nothing behind.
-        await containers.remove(id, { force: true, volumes: true }).catch(() => {});
+        // A cancelled build kills and removes its container, as dockerd's does; one that
+        // could not start stays (Created) like any failed step's, unless --force-rm.
+        if (o.signal?.aborted) await containers.remove(id, { force: true, volumes: true }).catch(() => {});
         throw err;
       } finally {
         o.signal?.removeEventListener('abort', onAbort);

@@ -246,6 +246,13 @@ describe('the classic builder as dockerd 20.10 runs it', () => {
       assert.match(transcript(quiet.stderr), /Sending build context to Docker daemon {2}2\.048kB\nStep 1\/4 : FROM busybox\n[\s\S]*\n\x1b\[91moops\n\x1b\[0mRemoving intermediate container <ID>\n[\s\S]*returned a non-zero code: 3\n$/, cli);
     }
     assert.deepEqual(await containers(), []);
+
+    // A command that cannot start: its container stays, never started, as dockerd leaves it.
+    const nope = await docker(['build', await context({ Dockerfile: 'FROM busybox\nRUN ["/nope"]\n' })]);
+    assert.equal(nope.code, 1);
+    assert.match(nope.stderr, /exec: "\/nope": stat \/nope: no such file or directory/);
+    assert.deepEqual((await containers()).map((c) => c.State), ['created']);
+    await removeContainers();
   });
 
   it('WORKDIR: a new directory is a layer (root-owned under any USER), an existing one an empty_layer entry; onto a file it fails before a container exists', async () => {
