@@ -545,13 +545,15 @@ describe('docker build on the copy (vfs) storage driver', () => {
 
   it('layers are the difference between full trees, deletions as whiteouts', async () => {
     await writeFile(join(dir, 'f'), 'copied\n');
-    await writeFile(join(dir, 'Dockerfile'), 'FROM busybox\nCOPY f /app/f\nRUN rm /bin/true && echo made > /app/g\nRUN rm /app/f\nCMD ["sh", "-c", "ls /app; cat /app/g; ls /bin/true 2>&1 || true"]\n');
+    await writeFile(join(dir, 'Dockerfile'), 'FROM busybox\nWORKDIR /w\nWORKDIR /tmp\nCOPY f /app/f\nRUN rm /bin/true && echo made > /app/g\nRUN rm /app/f\nCMD ["sh", "-c", "ls /app; cat /app/g; ls /bin/true 2>&1 || true; ls -d /w"]\n');
     const r = await d.docker(['build', '-t', 'vfs:1', dir], { env: { DOCKER_BUILDKIT: '0' } });
     assert.equal(r.code, 0, r.stderr + r.stdout);
     // Not --rm: `docker rm` returns once the network is released, so the daemon stops clean.
     const out = await d.docker(['run', '--name', 'vfs-run', 'vfs:1']);
-    assert.equal(out.stdout, 'g\nmade\nls: /bin/true: No such file or directory\n');
+    assert.equal(out.stdout, 'g\nmade\nls: /bin/true: No such file or directory\n/w\n');
     assert.equal((await d.docker(['rm', 'vfs-run'])).code, 0);
+    const img = (await d.request('GET', '/images/vfs:1/json')).json<{ RootFS: { Layers: string[] } }>();
+    assert.equal(img.RootFS.Layers.length, 5, 'busybox, WORKDIR /w (WORKDIR /tmp made nothing), COPY and two RUNs');
     const hist = (await d.request('GET', '/images/vfs:1/history')).json<Array<{ Size: number; CreatedBy: string }>>();
     const copy = hist.find((h) => h.CreatedBy.includes('COPY file:'))!;
     assert.equal(copy.Size, 7, 'the COPY layer holds only the copied file');
