@@ -464,8 +464,7 @@ export function parseInstruction(node: Node, escape: string): Command | FromCmd 
       const trigger = expr.split(/\s+/)[0]!.toUpperCase();
       if (trigger === 'ONBUILD') throw new DockerfileParseError(node.startLine, 'Chaining ONBUILD via `ONBUILD ONBUILD` isn\'t allowed');
       if (trigger === 'FROM' || trigger === 'MAINTAINER') throw new DockerfileParseError(node.startLine, `${trigger} isn't allowed as an ONBUILD trigger`);
-      // The trigger must itself be a valid instruction.
-      parseTrigger(expr, escape, node.startLine);
+      // Kept as written; like dockerd, the trigger is parsed only where it runs (in a child build).
       return { ...base(node), kind: 'onbuild', expression: expr };
     }
     default:

@@ -173,7 +173,8 @@ export class StageBuilder implements StepHost {
     this.out.stream(`# Executing ${triggers.length} build trigger${triggers.length === 1 ? '' : 's'}\n`);
     this.runConfig.OnBuild = null;
     for (const t of triggers) {
-      const cmd = parseTrigger(t, this.job.escape, this.stage.from.line);
+      // A trigger that is no instruction fails here, without a line, as in dockerd.
+      const cmd = parseTrigger(t, this.job.escape, 0);
       await this.dispatch(cmd);
     }
   }
@@ -277,12 +278,9 @@ export class StageBuilder implements StepHost {
         c.Healthcheck = next;
         return this.configStep(text);
       }
-      case 'onbuild': {
-        const m = /^(\S+)([\s\S]*)$/.exec(cmd.expression)!;
-        const trigger = m[1]!.toUpperCase() + m[2]!;
-        c.OnBuild = [...(c.OnBuild ?? []), trigger];
-        return this.configStep(`ONBUILD ${trigger}`);
-      }
+      case 'onbuild':
+        c.OnBuild = [...(c.OnBuild ?? []), cmd.expression];
+        return this.configStep(`ONBUILD ${cmd.expression}`);
       case 'maintainer':
         this.maintainer = cmd.name;
         this.config.author = cmd.name;
