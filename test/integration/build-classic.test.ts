@@ -215,6 +215,15 @@ describe('the classic builder as dockerd 20.10 runs it', () => {
     const child = await inspect(again.stdout.match(/Successfully built ([0-9a-f]{12})/)![1]!);
     assert.equal(child.Author, '', 'MAINTAINER is not inherited');
     assert.equal(child.Config.OnBuild ?? null, null, 'triggers run once, in the child');
+
+    // A trigger is kept as written and parsed only where it runs.
+    const parent = await context({ Dockerfile: 'FROM busybox\nonbuild   run echo lower\nONBUILD RUNN typo\n' });
+    assert.equal((await docker(['build', '-t', 'classic-triggers', parent])).code, 0);
+    assert.deepEqual((await inspect('classic-triggers')).Config.OnBuild, ['run echo lower', 'RUNN typo']);
+    const broken = await docker(['build', await context({ Dockerfile: 'FROM classic-triggers\n' })]);
+    assert.equal(broken.code, 1);
+    assert.match(transcript(broken.stdout), /# Executing 2 build triggers\n ---> Running in <ID>\nlower\nRemoving intermediate container <ID>\n$/);
+    assert.equal(broken.stderr.trim().split('\n').pop(), 'unknown instruction: RUNN');
   });
 
   it('a failing RUN: its container stays (dockerd\'s default), --force-rm removes it, -q prints the held output on stderr', async () => {
