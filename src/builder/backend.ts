@@ -25,7 +25,7 @@ export interface BuilderDeps {
   snapshotter: Snapshotter;
   steps: StepRunner;
   /** Pulls an image that is not present (FROM, COPY --from), for `platform` ("linux/arm64") when given; absent: such a build fails. */
-  pull?: (ref: string, opts: { platform?: string; signal: AbortSignal }) => Promise<AsyncIterable<JSONMessage>>;
+  pull?: (ref: string, opts: { platform?: string; registryAuth?: string; signal: AbortSignal }) => Promise<AsyncIterable<JSONMessage>>;
   /** Image events ("tag") as dockerd emits them after a build. */
   onTagged?: (imageId: string, reference: string) => void;
   log?: (level: 'debug' | 'info' | 'warn' | 'error', msg: string) => void;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { InvalidParameterError, NotFoundError, errorMessage } from '../errors/index.js';
 import type { ImageRecord } from '../image/image-store.js';
 import { hostPlatform, parsePlatform, type Platform } from '../image/platform.js';
+import { parseNormalizedNamed } from '../image/reference.js';
 import { mountAll, unmountIfMounted } from '../util/mount.js';
 import { StepError, type BuildJob, type StageOutput } from './build-job.js';
 
@@ -40,7 +41,8 @@ export async function baseImage(job: BuildJob, out: StageOutput, ref: string, pl
   }
   if (!deps.pull) throw new NotFoundError(`No such image: ${ref}`);
   const want = platform ?? settings.platform;
-  for await (const msg of await deps.pull(ref, { signal: job.signal, ...(want ? { platform: formatPlatform(want) } : {}) })) {
+  const auth = registryAuthFor(settings.registryAuths, ref);
+  for await (const msg of await deps.pull(ref, { signal: job.signal, ...(want ? { platform: formatPlatform(want) } : {}), ...(auth ? { registryAuth: auth } : {}) })) {
     if (msg.error) throw new StepError(msg.error);
     out.message(msg);
   }
@@ -102,4 +104,44 @@ export function platformWarning(image: { os?: string; architecture?: string; var
   const p: Platform = { os: image.os || host.os, architecture: image.architecture || host.architecture, ...(image.variant ? { variant: image.variant } : {}) };
   if (compatible(host, p)) return undefined;
   return `The requested image's platform (${formatPlatform(p)}) does not match the detected host platform (${formatPlatform(host)}) and no specific platform was requested`;
+}
+
+/** X-Registry-Config: base64 (standard or URL alphabet) JSON of AuthConfigs by registry; anything else is no credentials, as dockerd takes it. */
+export function decodeRegistryConfig(header: string | undefined): Record<string, Record<string, unknown>> {
+  if (!header) return {};
+  try {
+    const parsed = JSON.parse(Buffer.from(header.replace(/-/g, '+').replace(/_/g, '/'), 'base64').toString('utf8')) as unknown;
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return {};
+    const out: Record<string, Record<string, unknown>> = {};
+    for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) if (v && typeof v === 'object') out[k] = v as Record<string, unknown>;
+    return out;
+  } catch {
+    return {};
+  }
+}
+
+const INDEX_SERVER = 'https://index.docker.io/v1/';
+
+/** A registry key as its host: scheme and path dropped (dockerd's ConvertToHostname). */
+function hostOf(key: string): string {
+  return key.replace(/^https?:\/\//, '').split('/')[0]!;
+}
+
+/**
+ * The credentials for `ref`'s registry, encoded as an X-Registry-Auth header,
+ * found as dockerd's ResolveAuthConfig finds them: Docker Hub's under the
+ * index server key only; any other by its host name, or a key whose host is it.
+ */
+export function registryAuthFor(auths: Record<string, Record<string, unknown>>, ref: string): string | undefined {
+  if (Object.keys(auths).length === 0) return undefined;
+  let domain: string;
+  try {
+    domain = parseNormalizedNamed(ref).domain;
+  } catch {
+    return undefined;
+  }
+  const official = domain === 'docker.io';
+  let auth: Record<string, unknown> | undefined = auths[official ? INDEX_SERVER : domain];
+  if (!auth && !official) auth = Object.entries(auths).find(([k]) => hostOf(k) === domain)?.[1];
+  return auth ? Buffer.from(JSON.stringify(auth)).toString('base64') : undefined;
 }

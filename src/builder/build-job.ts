@@ -30,6 +30,8 @@ export interface BuildSettings {
   /** `--platform` of the build: the platform base images are pulled for. */
   platform?: Platform;
   cacheFrom: string[];
+  /** Credentials by registry (X-Registry-Config), each as the client sent it. */
+  registryAuths: Record<string, Record<string, unknown>>;
 }
 
 /** Output of one stage, in order: text for the JSON stream, or a whole message (pull progress, aux). */

@@ -15,6 +15,7 @@ import { parseStages, type Dockerfile, type LabelCmd, type Stage } from './instr
 import { processWord } from './shell-lex.js';
 import { StepError, type BuildJob, type BuildSettings, type StageOutput, type StageResult } from './build-job.js';
 import { StageBuilder } from './stage.js';
+import { decodeRegistryConfig } from './base-image.js';
 
 // The classic builder behind POST /build: unpack the context, parse the
 // Dockerfile, work out which stages the target needs, build them (stages
@@ -41,6 +42,8 @@ export interface BuildOptions {
   platform?: string;
   memory?: number;
   shmSize?: number;
+  /** The X-Registry-Config header: base64 JSON of credentials by registry. */
+  registryConfig?: string;
   signal?: AbortSignal;
 }
 
@@ -169,6 +172,7 @@ export class Builder {
         networkMode: opts.networkMode || 'default',
         extraHosts: opts.extraHosts,
         cacheFrom: opts.cacheFrom,
+        registryAuths: decodeRegistryConfig(opts.registryConfig),
         ...(opts.memory ? { memory: opts.memory } : {}),
         ...(opts.shmSize ? { shmSize: opts.shmSize } : {}),
         ...(platform ? { platform } : {}),

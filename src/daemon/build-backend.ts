@@ -20,7 +20,7 @@ export async function buildBackend(o: {
     images: o.images,
     snapshotter: o.snapshotter,
     steps: containerStepRunner(o.containers, o.snapshotter),
-    pull: (ref, { platform, signal }) => o.imageBackend.pull({ image: ref, signal, ...(platform ? { platform } : {}) }),
+    pull: (ref, { platform, registryAuth, signal }) => o.imageBackend.pull({ image: ref, signal, ...(platform ? { platform } : {}), ...(registryAuth ? { registryAuth } : {}) }),
     onTagged: (id, name) => o.events.emit('image', 'tag', id, { name }),
     log: o.log,
   });

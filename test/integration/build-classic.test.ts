@@ -432,6 +432,35 @@ describe('the classic builder as dockerd 20.10 runs it', () => {
     assert.equal(m.stderr.trim().split('\n').pop(), `invalid from flag value ${reg.host}/classic/missing:1: manifest for ${reg.host}/classic/missing:1 not found: manifest unknown: manifest unknown`);
   });
 
+  it('FROM an image of a registry that wants a login: the client\'s credentials (X-Registry-Config) go with the pull', async () => {
+    const priv = await startReferenceRegistry({ users: { alice: 's3cret' } });
+    try {
+      const name = `${priv.host}/priv/base:1`;
+      const dir = await context({ Dockerfile: `FROM ${name}\nRUN echo from-private > /p\nCMD ["cat", "/p"]\n` });
+      assert.equal((await docker(['tag', 'busybox', name])).code, 0);
+      const login = await d.docker(['login', '-u', 'alice', '--password-stdin', priv.host], { input: 's3cret\n' });
+      assert.equal(login.code, 0, login.stderr);
+      assert.equal((await docker(['push', name])).code, 0);
+      assert.equal((await docker(['rmi', name])).code, 0);
+      const r = await docker(['build', '-t', 'classic-private', dir]);
+      assert.equal(r.code, 0, r.stderr + r.stdout);
+      assert.match(r.stdout, /Status: Downloaded newer image for /);
+      assert.equal((await docker(['run', '--rm', 'classic-private'])).stdout, 'from-private\n');
+      // berth build sends them too (it reads the same config.json).
+      assert.equal((await docker(['rmi', name])).code, 0);
+      const viaBerth = await d.berth(['build', '--no-cache', dir], { env: { DOCKER_CONFIG: join(d.dir, 'docker-config') } });
+      assert.equal(viaBerth.code, 0, viaBerth.stderr);
+      // Without credentials the pull is refused.
+      assert.equal((await docker(['rmi', name])).code, 0);
+      assert.equal((await d.docker(['logout', priv.host])).code, 0);
+      const denied = await docker(['build', '--no-cache', dir]);
+      assert.equal(denied.code, 1);
+      assert.match(denied.stderr, /no basic auth credentials|unauthorized|authentication required/i);
+    } finally {
+      await priv.stop();
+    }
+  });
+
   it('a broken Dockerfile is refused in dockerd 20.10\'s words', async () => {
     const cases: Array<[string, string]> = [
       ['FROM busybox\nRUNN x\n', 'dockerfile parse error line 2: unknown instruction: RUNN'],

@@ -65,6 +65,9 @@ export function buildRoutes(b: BuildBackend): Route[] {
         if (memory) opts.memory = memory;
         const shmsize = intParam(query, 'shmsize');
         if (shmsize) opts.shmSize = shmsize;
+        // The client's credentials for every registry it knows, for the pulls of FROM and COPY --from.
+        const registryConfig = req.headers['x-registry-config'];
+        if (typeof registryConfig === 'string' && registryConfig) opts.registryConfig = registryConfig;
 
         const build = await b.prepare(req, opts);
         try {

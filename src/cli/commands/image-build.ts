@@ -236,7 +236,9 @@ export const buildCommand: CommandImpl<BuildValues> = {
       shmsize: v.shmSize ? String(ramInBytes(v.shmSize)) : undefined,
       version: '1',
     };
-    const res = await ctx.client().open('POST', '/build', { query, rawBody: body, headers: { 'Content-Type': 'application/x-tar' } });
+    const { configDir, registryConfigHeader } = await import('../support/credentials.js');
+    const registryConfig = await registryConfigHeader(configDir(ctx.globals.config));
+    const res = await ctx.client().open('POST', '/build', { query, rawBody: body, headers: { 'Content-Type': 'application/x-tar', 'X-Registry-Config': registryConfig } });
     // -q: as docker's client, everything is held back; printed (to stderr) only if the build fails.
     let held = '';
     const progress = (text: string) => (v.quiet ? (held += text) : ctx.out(text));

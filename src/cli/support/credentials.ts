@@ -132,3 +132,14 @@ export async function registryAuthHeader(dir: string, domain: string): Promise<s
   const body = c ? { username: c.username, password: c.password, serveraddress: c.serveraddress, ...(c.identitytoken ? { identitytoken: c.identitytoken } : {}) } : {};
   return Buffer.from(JSON.stringify(body)).toString('base64url');
 }
+
+/** X-Registry-Config for a build: every stored credential by server key (base64 JSON), as docker's client sends it. */
+export async function registryConfigHeader(dir: string): Promise<string> {
+  const cfg = await readConfig(dir);
+  const out: Record<string, Credentials> = {};
+  for (const key of new Set([...Object.keys(cfg.auths ?? {}), ...Object.keys(cfg.credHelpers ?? {})])) {
+    const c = await getCredentials(dir, key).catch(() => undefined);
+    if (c) out[key] = c;
+  }
+  return Buffer.from(JSON.stringify(out)).toString('base64');
+}
