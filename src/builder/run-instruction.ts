@@ -9,9 +9,9 @@ import { mountCacheKey, parseRunMount, prepareRunMounts, type RunMounts } from '
 // heredoc script) run in a container on the previous step's image, with the
 // build args in use in its environment and in its history text
 // ("|1 V=2 /bin/sh -c make"); what it changed becomes the step's layer.
-// As in dockerd's classic builder, the container is removed after a
-// successful step unless --rm=false, and after a failed one only with
-// --force-rm.
+// The container is removed after the step, worked or failed, unless
+// --rm=false (--force-rm removes it even then); dockerd would keep a failed
+// step's container, issue 16 asks that a failed build leave none.
 
 const PROXY_ARGS = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'FTP_PROXY', 'ftp_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy'];
 
@@ -95,7 +95,7 @@ async function execRun(host: StepHost, argv: string[], extraEnv: string[], netwo
       await diff.release();
     }
   } catch (err) {
-    if (containerId && s.forceRm) await host.removeContainer(containerId);
+    if (containerId && (s.rm || s.forceRm)) await host.removeContainer(containerId);
     throw err;
   }
   if (s.rm || s.forceRm) await host.removeContainer(containerId);

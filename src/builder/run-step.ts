@@ -160,7 +160,7 @@ export function containerStepRunner(containers: StepContainers, snapshotter: Sna
         };
       } catch (err) {
         // A cancelled build kills and removes its container, as dockerd's does; one that
-        // could not start stays (Created) like any failed step's, unless --force-rm.
+        // could not start is removed with the step's others (stage.ts) unless --rm=false.
         if (o.signal?.aborted) await containers.remove(id, { force: true, volumes: true }).catch(() => {});
         throw err;
       } finally {

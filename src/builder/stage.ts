@@ -344,8 +344,10 @@ export class StageBuilder implements StepHost {
 
   /**
    * Runs `body` with a step container (created, not started) and removes it
-   * afterwards by dockerd's rules: after a step that worked unless --rm=false,
-   * after one that failed only with --force-rm. `setup` is part of the
+   * afterwards unless --rm=false (--force-rm removes it even then), whether the
+   * step worked or failed: a failed build leaves no intermediate container.
+   * (dockerd keeps a failed step's container unless --force-rm; berth follows
+   * issue 16 here, which asks for none to be left.) `setup` is part of the
    * creation: when it fails, the container goes and nothing is printed.
    */
   private async inStepContainer<T>(cmd: string[], setup: (id: string) => Promise<T>, body: (id: string, set: T) => Promise<void>): Promise<void> {
@@ -373,7 +375,7 @@ export class StageBuilder implements StepHost {
     try {
       await body(id, set);
     } catch (err) {
-      if (s.forceRm) await this.removeContainer(id);
+      if (s.rm || s.forceRm) await this.removeContainer(id);
       throw err;
     }
     if (s.rm || s.forceRm) await this.removeContainer(id);

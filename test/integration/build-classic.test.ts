@@ -226,7 +226,7 @@ describe('the classic builder as dockerd 20.10 runs it', () => {
     assert.equal(broken.stderr.trim().split('\n').pop(), 'unknown instruction: RUNN');
   });
 
-  it('a failing RUN: its container stays (dockerd\'s default), --force-rm removes it, -q prints the held output on stderr', async () => {
+  it('a failing RUN: its container is removed (as the issue asks; dockerd keeps it), --rm=false keeps it, --force-rm removes it even then, -q prints the held output on stderr', async () => {
     const dir = await context({ Dockerfile: 'FROM busybox\nENV X=1\nRUN echo oops >&2 && exit 3\nCMD ["x"]\n' });
     const head = [
       'Sending build context to Docker daemon  2.048kB',
@@ -236,14 +236,18 @@ describe('the classic builder as dockerd 20.10 runs it', () => {
     ];
     const failed = await docker(['build', dir]);
     assert.equal(failed.code, 3);
-    assert.equal(transcript(failed.stdout), [...head, ' ---> Running in <ID>', 'Removing intermediate container <ID>', ' ---> <ID>', 'Step 3/4 : RUN echo oops >&2 && exit 3', ' ---> Running in <ID>', '\x1b[91moops\n\x1b[0m'].join('\n'));
+    assert.equal(transcript(failed.stdout), [...head, ' ---> Running in <ID>', 'Removing intermediate container <ID>', ' ---> <ID>', 'Step 3/4 : RUN echo oops >&2 && exit 3', ' ---> Running in <ID>', '\x1b[91moops\n\x1b[0mRemoving intermediate container <ID>', ''].join('\n'));
     assert.match(failed.stderr, /The command '\/bin\/sh -c echo oops >&2 && exit 3' returned a non-zero code: 3\n$/);
+    assert.deepEqual(await containers(), [], 'a failed build leaves no intermediate container');
+
+    const kept = await docker(['build', '--rm=false', dir]);
+    assert.equal(kept.code, 3);
     const left = await containers();
-    assert.equal(left.length, 1);
+    assert.equal(left.length, 1, 'with --rm=false the failed step\'s container stays');
     assert.equal(left[0]!.State, 'exited');
     await removeContainers();
 
-    const forced = await docker(['build', '--force-rm', dir]);
+    const forced = await docker(['build', '--rm=false', '--force-rm', dir]);
     assert.equal(forced.code, 3);
     assert.equal(transcript(forced.stdout), [...head, ' ---> Using cache', ' ---> <ID>', 'Step 3/4 : RUN echo oops >&2 && exit 3', ' ---> Running in <ID>', '\x1b[91moops\n\x1b[0mRemoving intermediate container <ID>', ''].join('\n'));
     assert.deepEqual(await containers(), []);
@@ -256,10 +260,13 @@ describe('the classic builder as dockerd 20.10 runs it', () => {
     }
     assert.deepEqual(await containers(), []);
 
-    // A command that cannot start: its container stays, never started, as dockerd leaves it.
-    const nope = await docker(['build', await context({ Dockerfile: 'FROM busybox\nRUN ["/nope"]\n' })]);
+    // A command that cannot start: removed too; with --rm=false it stays, never started, as dockerd leaves it.
+    const nopeDir = await context({ Dockerfile: 'FROM busybox\nRUN ["/nope"]\n' });
+    const nope = await docker(['build', nopeDir]);
     assert.equal(nope.code, 1);
     assert.match(nope.stderr, /exec: "\/nope": stat \/nope: no such file or directory/);
+    assert.deepEqual(await containers(), []);
+    assert.equal((await docker(['build', '--rm=false', nopeDir])).code, 1);
     assert.deepEqual((await containers()).map((c) => c.State), ['created']);
     await removeContainers();
   });
