@@ -158,7 +158,12 @@ export class ContainerService {
     await this.finishRun(live, 255, 'container monitor exited while berthd was down');
   }
 
-  close(): void {
+  /**
+   * A clean stop: no new exits are watched, and the exits already being
+   * handled finish first (a `run --rm` whose client saw "removed" may still be
+   * releasing its sandbox), so the network and volume services close after.
+   */
+  async close(): Promise<void> {
     this.tasks.close();
     this.restarts.close();
     this.health.close();
@@ -166,6 +171,8 @@ export class ContainerService {
       for (const a of live.attachments) a.done();
     }
     this.io.close();
+    await Promise.allSettled([...this.exiting]);
+    await Promise.allSettled(this.store.all().map((live) => live.teardown));
   }
 
   // ---- lookup ----------------------------------------------------------------
@@ -345,7 +352,17 @@ export class ContainerService {
   }
 
   /** The container's process is gone: record it, release clients, tear down. */
-  private async finishRun(live: Live, exitCode: number, error: string): Promise<void> {
+  /** Exits being handled (state, tear-down, auto-remove): a clean stop waits for them. */
+  private readonly exiting = new Set<Promise<void>>();
+
+  private finishRun(live: Live, exitCode: number, error: string): Promise<void> {
+    const p = this.handleExit(live, exitCode, error);
+    this.exiting.add(p);
+    void p.finally(() => this.exiting.delete(p)).catch(() => {});
+    return p;
+  }
+
+  private async handleExit(live: Live, exitCode: number, error: string): Promise<void> {
     const r = live.record;
     await live.starting;
     if (!isRunning(r.state.status)) return;

@@ -74,6 +74,20 @@ describe('daemon lifecycle', () => {
     await d.docker(['rm', id]);
   });
 
+  it('a clean stop right after `run --rm` returns waits for that container\'s tear-down: no namespace, bridge or mount is left', async () => {
+    for (let i = 0; i < 3; i++) {
+      const own = await TestDaemon.start();
+      try {
+        await own.loadBusybox();
+        const r = await own.docker(['run', '--rm', 'busybox', 'true']);
+        assert.equal(r.code, 0, r.stderr);
+      } finally {
+        // stop() fails when a namespace, bridge, rule or mount outlives the daemon.
+        await own.stop();
+      }
+    }
+  });
+
   it('a second berthd on the same data root refuses to start', async () => {
     const r = await runCommand(process.execPath, [BERTHD, '--data-root', d.dataRoot, '--exec-root', join(d.dir, 'exec2'), '-H', `unix://${join(d.dir, 'other.sock')}`, '--config-file', join(d.dir, 'daemon.json')], { timeoutMs: 15_000 });
     assert.equal(r.code, 1);
