@@ -107,6 +107,15 @@ class OrderedOutput {
   }
 }
 
+/** What prepare() made ready for the stages: the unpacked context and the options. */
+interface PreparedContext {
+  contextDir: string;
+  ignore: BuildJob['ignore'];
+  scratchDir: string;
+  opts: BuildOptions;
+  context: ExtractedContext;
+}
+
 export class Builder {
   readonly cache: BuildCache;
 
@@ -200,7 +209,7 @@ export class Builder {
     df: Dockerfile,
     target: number,
     settings: BuildSettings,
-    ctx: { contextDir: string; ignore: BuildJob['ignore']; scratchDir: string; opts: BuildOptions; context: ExtractedContext },
+    ctx: PreparedContext,
     emit: (m: JSONMessage) => void,
   ): Promise<string> {
     const { opts } = ctx;
@@ -223,7 +232,7 @@ export class Builder {
     df: Dockerfile,
     target: number,
     settings: BuildSettings,
-    ctx: { contextDir: string; ignore: BuildJob['ignore']; scratchDir: string; opts: BuildOptions; context: ExtractedContext },
+    ctx: PreparedContext,
     send: (m: JSONMessage) => void,
     write: (text: string) => void,
     emit: (m: JSONMessage) => void,

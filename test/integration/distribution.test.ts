@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { request as httpRequest } from 'node:http';
-import { TestDaemon, busyboxTar, runCommand } from '../helpers/daemon.js';
+import { pushPlatformImage } from '../helpers/multi-arch.js';
+import { TestDaemon, runCommand } from '../helpers/daemon.js';
 import { makeTar } from '../../src/archive/testing/make-tar.js';
 import { putBlob, putManifest, sha256, startBerthRegistry, startReferenceRegistry, startTokenProxy, type TestRegistry, type TokenProxy } from '../helpers/registry.js';
 import { hostPlatform } from '../../src/image/platform.js';
@@ -30,35 +31,9 @@ async function snapshotCount(d: TestDaemon): Promise<number> {
   return (await readdir(join(d.dataRoot, 'snapshots'))).filter((n) => /^[0-9]+$/.test(n)).length;
 }
 
-let busyboxLayer: Promise<{ tar: Buffer; gz: Buffer }> | undefined;
-function busyboxBase(): Promise<{ tar: Buffer; gz: Buffer }> {
-  busyboxLayer ??= (async () => {
-    const tar = await readFile(await busyboxTar());
-    return { tar, gz: gzipSync(tar, { level: 1 }) };
-  })();
-  return busyboxLayer;
-}
-
-/** A hand-made two-layer image for `arch` (busybox, then /etc/arch): layers, config, manifest; returns the digests. */
-async function handMadeImage(reg: string, repo: string, arch: string, marker: string): Promise<{ manifest: Buffer; manifestDigest: string; configDigest: string; layerDigest: string }> {
-  const base = await busyboxBase();
-  const baseDigest = await putBlob(reg, repo, base.gz);
-  const tar = await makeTar([{ name: 'etc/', type: 'directory' }, { name: 'etc/arch', content: `${marker}\n` }]);
-  const gz = gzipSync(tar);
-  const layerDigest = await putBlob(reg, repo, gz);
-  const config = Buffer.from(JSON.stringify({ architecture: arch, os: 'linux', config: { Cmd: ['cat', '/etc/arch'] }, rootfs: { type: 'layers', diff_ids: [sha256(base.tar), sha256(tar)] }, history: [{ created_by: 'busybox' }, { created_by: `hand-made ${arch}` }] }));
-  const configDigest = await putBlob(reg, repo, config);
-  const manifest = Buffer.from(JSON.stringify({
-    schemaVersion: 2,
-    mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length },
-    layers: [
-      { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: baseDigest, size: base.gz.length },
-      { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: layerDigest, size: gz.length },
-    ],
-  }));
-  const manifestDigest = await putManifest(reg, repo, sha256(manifest), 'application/vnd.oci.image.manifest.v1+json', manifest);
-  return { manifest, manifestDigest, configDigest, layerDigest };
+/** A hand-made two-layer image for `arch` (busybox, then /etc/arch holding `marker`). */
+function handMadeImage(reg: string, repo: string, arch: string, marker: string) {
+  return pushPlatformImage(reg, repo, `linux/${arch}`, marker);
 }
 
 /** A one-layer image with a big incompressible layer, so a pull is still running a moment after it starts. */
