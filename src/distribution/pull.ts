@@ -14,7 +14,7 @@ import type { BlobSources } from './blob-sources.js';
 
 // docker pull. Every layer is downloaded at once (up to a limit), and each is
 // decompressed, hashed and unpacked while it arrives, into a snapshot of its
-// own (see LocalImageStore.unpackLayer), concurrently with the others; moby
+// own (see LayerStore.unpack in src/image), concurrently with the others; moby
 // downloads in parallel but extracts one layer at a time. A layer joins the
 // store only once its blob digest and its diff ID are verified, bottom layer
 // first, and the image (config, tag, RepoDigest) is written last: until then
