@@ -6,6 +6,7 @@ import { sha256Of, type ContentStore } from '../content/index.js';
 import { applyLayer } from '../archive/apply.js';
 import { applyLayerNative, nativeTarAvailable } from '../archive/apply-native.js';
 import { decompress, type Compression } from '../archive/compression.js';
+import { teeToFile } from '../archive/tap.js';
 import { ConflictError, NotFoundError } from '../errors/index.js';
 import type { Snapshotter } from '../snapshot/snapshotter.js';
 import { writeJsonAtomic } from '../util/atomic-file.js';
@@ -48,6 +49,12 @@ export interface UnpackOptions {
   /** false: the parent is committed already. */
   wait?: boolean;
   signal?: AbortSignal;
+  /**
+   * Keep the input as it came (the compressed blob) in this file too: the
+   * unpacking pipeline writes it (tee) where it can, else it is written here
+   * as it passes. Complete once the unpack resolves.
+   */
+  blobPath?: string;
 }
 
 /** A layer unpacked into a snapshot of its own, waiting to join the store. */
@@ -242,9 +249,14 @@ export class LayerStore {
       let compression: Compression;
       let plain: { compression: Compression; stream: Readable } | undefined;
       let workerDiffId: string | undefined;
+      // The unpackers that cannot keep the blob themselves get a copy written here.
+      let blobWritten: Promise<void> | undefined;
+      if (opts.blobPath !== undefined && !(apart && nativeTarAvailable())) ({ stream: input, written: blobWritten } = teeToFile(input, opts.blobPath));
       if (apart) {
         // A layer of its own, unpacked beside the others: by GNU tar, else on a worker thread.
-        const r = nativeTarAvailable() ? await applyLayerNative(input, target, opts.signal) : await unpackInWorker(input, target, 'overlay', opts.signal);
+        const r = nativeTarAvailable()
+          ? await applyLayerNative(input, target, opts.signal, opts.blobPath !== undefined ? { blobPath: opts.blobPath } : {})
+          : await unpackInWorker(input, target, 'overlay', opts.signal);
         workerDiffId = r.diffId;
         size = r.size;
         compression = r.compression;
@@ -267,6 +279,10 @@ export class LayerStore {
           await unmountIfMounted(mountpoint);
           await rm(mountpoint, { recursive: true, force: true });
         }
+      }
+      if (blobWritten) {
+        input.destroy(); // the unpacker is done with it; the file takes the rest
+        await blobWritten;
       }
       const diffId = workerDiffId ?? `sha256:${diffHash.digest('hex')}`;
       let settled = false;
