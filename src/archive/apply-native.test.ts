@@ -89,6 +89,18 @@ describe('applyLayerNative', () => {
     });
   }
 
+  for (const compress of [true, false]) {
+    it(`${compress ? 'gzip' : 'plain'}: data after the tar's end marker is read to the end (diff ID of the whole stream), as dockerd drains it`, async () => {
+      const tar = Buffer.concat([await makeTar([{ name: 'f', content: 'x' }]), Buffer.alloc(3 << 20)]);
+      const body = compress ? gzipSync(tar) : tar;
+      const blobDir = await target();
+      const chunks = Array.from({ length: Math.ceil(body.length / 65536) }, (_, i) => body.subarray(i * 65536, (i + 1) * 65536));
+      const r = await applyLayerNative(Readable.from(chunks), await target(), undefined, { blobPath: join(blobDir, 'blob') });
+      assert.equal(r.diffId, sha(tar));
+      assert.ok((await readFile(join(blobDir, 'blob'))).equals(body));
+    });
+  }
+
   it('the gzip pipeline runs no shell start-up file (bash --norc), even with a socket for stdin and SHLVL unset', async (t) => {
     if (spawnSync('sh', ['-c', 'command -v igzip && command -v openssl']).status !== 0) return t.skip('igzip or openssl not installed: no pipeline');
     const home = await target();

@@ -25,6 +25,7 @@ const BASH = ['/usr/bin/bash', '/bin/bash'].find((p) => existsSync(p));
 const IGZIP = ['/usr/bin/igzip', '/bin/igzip'].find((p) => existsSync(p));
 const OPENSSL = ['/usr/bin/openssl', '/bin/openssl'].find((p) => existsSync(p));
 const TEE = ['/usr/bin/tee', '/bin/tee'].find((p) => existsSync(p));
+const CAT = ['/usr/bin/cat', '/bin/cat'].find((p) => existsSync(p));
 const TAR_ARGS = ['-x', '-b', '2048', '-B', '-f', '-', '--numeric-owner', '--same-owner', '-p', '--xattrs', '--xattrs-include=*', '--xattrs-exclude=trusted.overlay.*', '--same-permissions'];
 
 export function nativeTarAvailable(): boolean {
@@ -204,17 +205,20 @@ async function head(input: Readable, n: number): Promise<{ first: Buffer; stream
  * the diff ID) | tar, one process group, so the plain bytes never pass
  * through this process (on a busy machine that saves a fifth of a pull). Only
  * the compressed bytes are written to its stdin; with `blobPath` the
- * pipeline also keeps them in that file (tee -p: to the end, even if igzip
- * stops reading early), so this process writes no file either.
+ * pipeline also keeps them in that file, so this process writes no file
+ * either. GNU tar stops reading at the archive's end marker: what follows
+ * (padding) is read and dropped after a good extraction, as dockerd does, so
+ * the diff ID covers the whole stream and no stage dies of SIGPIPE; a failed
+ * tar stops the pipeline at once.
  */
 async function applyGzipPipeline(input: Readable, target: string, signal?: AbortSignal, blobPath?: string): Promise<{ diffId: string; size: number; compression: Compression }> {
-  const unpack = '"$1" -dc | "$6" >(exec "$2" dgst -sha256 -r >&3) | exec "$3" "${@:7}" -C "$4"';
-  const script = `set -o pipefail; ${blobPath !== undefined ? '"$6" -p -- "$5" | ' : ''}${unpack}`;
+  const unpack = '"$1" -dc | "$6" >(exec "$2" dgst -sha256 -r >&3) | { "$3" "${@:8}" -C "$4" || exit; exec "$7" >/dev/null; }';
+  const script = `set -o pipefail; ${blobPath !== undefined ? '"$6" -- "$5" | ' : ''}${unpack}`;
   // --norc: a bash whose stdin is a socket (node's stdio pipes are
   // socketpairs) and whose SHLVL is unset, as under a service manager, takes
   // itself for one started by rshd and runs ~/.bashrc (seen here: 100 ms of
   // someone's shell set-up per layer).
-  const child = spawn(BASH!, ['--norc', '--noprofile', '-c', script, 'bash', IGZIP!, OPENSSL!, TAR!, target, blobPath ?? '', TEE!, ...TAR_ARGS], {
+  const child = spawn(BASH!, ['--norc', '--noprofile', '-c', script, 'bash', IGZIP!, OPENSSL!, TAR!, target, blobPath ?? '', TEE!, CAT!, ...TAR_ARGS], {
     stdio: ['pipe', 'ignore', 'pipe', 'pipe'],
     detached: true,
   });
@@ -291,7 +295,7 @@ export async function applyLayerNative(
 ): Promise<{ diffId: string; size: number; compression: Compression }> {
   if (!TAR) throw new SystemError('GNU tar is not installed');
   if (!(await lstat(target)).isDirectory()) throw new InvalidParameterError(`extraction target ${target} is not a directory`);
-  if (BASH && IGZIP && OPENSSL && TEE) {
+  if (BASH && IGZIP && OPENSSL && TEE && CAT) {
     const { first, stream } = await head(input, 6);
     input = stream;
     if (detectCompression(first) === 'gzip') return applyGzipPipeline(input, target, signal, opts.blobPath);
@@ -315,10 +319,18 @@ export async function applyLayerNative(
     plain.stream.destroy();
   };
   signal?.addEventListener('abort', onAbort, { once: true });
+  // tar stops reading at the archive's end marker: what follows is still
+  // hashed (the diff ID covers the whole stream, as dockerd drains it); a tar
+  // that failed says why by its exit status.
+  child.stdin.on('error', () => {});
   try {
     for await (const chunk of plain.stream as AsyncIterable<Buffer>) {
       hash.update(chunk);
       scanner.feed(chunk);
+      if (child.stdin.destroyed) {
+        if (child.exitCode !== null && child.exitCode !== 0) break;
+        continue;
+      }
       if (!child.stdin.write(chunk)) {
         await new Promise<void>((r) => {
           const done = () => {
