@@ -10,8 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestDaemon, BERTH, DOCKER } from '../test/helpers/daemon.js';
 import { ReferenceDocker, descendants } from './reference-docker.js';
-import { benchPull, dockerCliTarget, pushBenchImage, type PullStats } from './pull.js';
-import { startReferenceRegistry, waitForHttp } from '../test/helpers/registry.js';
+import { comparePulls, type PullStats } from './pull.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 20);
 const WARMUP = 3;
@@ -250,23 +249,11 @@ async function main(): Promise<void> {
       rmSync(ctx, { recursive: true, force: true });
     }
 
-    // Pull: a ≈200 MB 4-layer image from a reference registry on loopback, the
-    // same reference dockerd as above, alternating runs (see pull.ts).
-    let pull: PullStats[] = [];
-    const reg = await startReferenceRegistry();
-    try {
-      await waitForHttp(`http://${reg.host}/v2/`, undefined, () => reg.log());
-      console.log('');
-      const image = await pushBenchImage(reg, Number(process.env.BENCH_PULL_BYTES ?? 200 * 1024 * 1024));
-      const targets = [dockerCliTarget('docker CLI → berthd', d.host, `${d.dir}/docker-config`)];
-      if (ref) targets.push(dockerCliTarget('docker CLI → reference dockerd', ref.host, `${ref.dir}/docker-config`));
-      const pullRuns = Number(process.env.BENCH_PULL_RUNS ?? 3);
-      pull = await benchPull(image, targets, pullRuns);
-      console.log(`docker pull of that image (${pullRuns} runs each after one untimed, alternating; image removed between runs)`);
-      for (const s of pull) console.log(`  ${s.label.padEnd(44)} median ${s.median.toFixed(0).padStart(8)} ms   min ${s.min.toFixed(0).padStart(8)}   max ${s.max.toFixed(0).padStart(8)}`);
-    } finally {
-      await reg.stop();
-      }
+    // Pull: a ≈200 MB 4-layer image from a reference registry on loopback,
+    // through a berthd and a reference dockerd of its own, both fresh, their
+    // data roots on one scratch file system (see pull.ts for why).
+    console.log('');
+    const pull: PullStats[] = await comparePulls();
 
     let statsBerth: StatsCost | undefined;
     let statsRef: StatsCost | undefined;

@@ -1,14 +1,17 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { readdir, rm, lstat } from 'node:fs/promises';
+import { existsSync, lstatSync, readdirSync } from 'node:fs';
+import { rm, lstat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { InvalidParameterError, SystemError } from '../errors/index.js';
-import { decompress, detectCompression, peek, type Compression } from './compression.js';
+import { decompress, detectCompression, type Compression } from './compression.js';
+import { teeToFile } from './tap.js';
 
 // A layer unpacked by GNU tar into an empty overlay upper dir of its own
-// (a gzip one through igzip | tee (openssl sha256) | tar when those exist):
+// (a gzip one through [tee BLOB |] igzip | tee (openssl sha256) | tar when
+// those exist):
 // the fast path of a pull, where each layer of an image unpacks at once in
 // its own process (decompression stays in zlib's threads, the diff ID hash
 // in this one). GNU tar refuses members with "..", strips leading "/", and
@@ -21,6 +24,8 @@ const TAR = ['/usr/bin/tar', '/bin/tar'].find((p) => existsSync(p));
 const BASH = ['/usr/bin/bash', '/bin/bash'].find((p) => existsSync(p));
 const IGZIP = ['/usr/bin/igzip', '/bin/igzip'].find((p) => existsSync(p));
 const OPENSSL = ['/usr/bin/openssl', '/bin/openssl'].find((p) => existsSync(p));
+const TEE = ['/usr/bin/tee', '/bin/tee'].find((p) => existsSync(p));
+const CAT = ['/usr/bin/cat', '/bin/cat'].find((p) => existsSync(p));
 const TAR_ARGS = ['-x', '-b', '2048', '-B', '-f', '-', '--numeric-owner', '--same-owner', '-p', '--xattrs', '--xattrs-include=*', '--xattrs-exclude=trusted.overlay.*', '--same-permissions'];
 
 export function nativeTarAvailable(): boolean {
@@ -107,28 +112,26 @@ async function run(cmd: string, args: string[]): Promise<void> {
 /**
  * Turns .wh. files left by tar into overlay whiteouts (0/0 devices, opaque
  * xattrs); returns the bytes of the regular files (hard links once), the
- * layer's size as the tar headers give it.
+ * layer's size as the tar headers give it. The tree is read with synchronous
+ * calls, a slice of entries at a time: a promise per lstat costs ten times
+ * the CPU (a thread-pool round trip each), and a layer has thousands.
  */
 async function convertWhiteouts(root: string, measure = false): Promise<number> {
   let size = 0;
   const seen = new Set<number>();
-  const walk = async (dir: string): Promise<void> => {
-    for (const ent of await readdir(dir, { withFileTypes: true })) {
-      const path = join(dir, ent.name);
-      if (ent.name === '.wh..wh..opq') {
-        await rm(path, { force: true });
-        await run('setfattr', ['-n', 'trusted.overlay.opaque', '-v', 'y', dir]);
-      } else if (ent.name.startsWith('.wh..wh.')) {
-        await rm(path, { force: true });
-      } else if (ent.name.startsWith('.wh.')) {
-        const victim = join(dir, ent.name.slice(4));
-        await rm(path, { force: true });
-        await rm(victim, { recursive: true, force: true });
-        await run('mknod', [victim, 'c', '0', '0']);
+  const whiteouts: Array<{ dir: string; name: string }> = [];
+  const dirs = [root];
+  let entries = 0;
+  while (dirs.length > 0) {
+    const dir = dirs.pop()!;
+    for (const ent of readdirSync(dir, { withFileTypes: true })) {
+      if (++entries % 2000 === 0) await new Promise((r) => setImmediate(r));
+      if (ent.name.startsWith('.wh.')) {
+        whiteouts.push({ dir, name: ent.name });
       } else if (ent.isDirectory()) {
-        await walk(path);
+        dirs.push(join(dir, ent.name));
       } else if (measure && ent.isFile()) {
-        const st = await lstat(path);
+        const st = lstatSync(join(dir, ent.name));
         if (st.nlink > 1) {
           if (seen.has(st.ino)) continue;
           seen.add(st.ino);
@@ -136,20 +139,86 @@ async function convertWhiteouts(root: string, measure = false): Promise<number> 
         size += st.size;
       }
     }
-  };
-  await walk(root);
+  }
+  for (const { dir, name } of whiteouts) {
+    const path = join(dir, name);
+    if (name === '.wh..wh..opq') {
+      await rm(path, { force: true });
+      await run('setfattr', ['-n', 'trusted.overlay.opaque', '-v', 'y', dir]);
+    } else if (name.startsWith('.wh..wh.')) {
+      await rm(path, { force: true });
+    } else {
+      const victim = join(dir, name.slice(4));
+      await rm(path, { force: true });
+      await rm(victim, { recursive: true, force: true });
+      await run('mknod', [victim, 'c', '0', '0']);
+    }
+  }
   return size;
 }
 
 /**
- * The fast path for a gzip layer: igzip | tee (openssl sha256, the diff ID) |
- * tar, one process group, so the plain bytes never pass through this process
- * (on a busy machine that saves a fifth of a pull). Only the compressed bytes
- * are written to its stdin.
+ * Reads the first `n` bytes of `input` (fewer if it ends) and puts them back:
+ * no extra stream stage, the bytes of a pull go on to the pipeline as they came.
  */
-async function applyGzipPipeline(input: Readable, source: Readable, target: string, signal?: AbortSignal): Promise<{ diffId: string; size: number; compression: Compression }> {
-  const script = 'set -o pipefail; "$1" -dc | tee >(exec "$2" dgst -sha256 -r >&3) | exec "$3" "${@:5}" -C "$4"';
-  const child = spawn(BASH!, ['-c', script, 'bash', IGZIP!, OPENSSL!, TAR!, target, ...TAR_ARGS], {
+async function head(input: Readable, n: number): Promise<{ first: Buffer; stream: Readable }> {
+  const chunks: Buffer[] = [];
+  let have = 0;
+  try {
+    while (have < n) {
+      if (input.errored) throw input.errored;
+      const chunk = input.read() as Buffer | string | null;
+      if (chunk !== null) {
+        const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+        chunks.push(b);
+        have += b.length;
+        continue;
+      }
+      if (input.readableEnded || input.destroyed) break;
+      await new Promise<void>((resolve, reject) => {
+        const settle = (err?: Error) => {
+          input.off('readable', ok);
+          input.off('end', ok);
+          input.off('error', settle);
+          if (err) reject(err);
+          else resolve();
+        };
+        const ok = () => settle();
+        input.on('readable', ok);
+        input.on('end', ok);
+        input.on('error', settle);
+      });
+    }
+  } catch (err) {
+    input.destroy();
+    throw err;
+  }
+  const all = Buffer.concat(chunks);
+  // A stream that ended already takes nothing back: a (tiny) copy stands in.
+  if (input.readableEnded) return { first: all.subarray(0, n), stream: Readable.from([all], { objectMode: false }) };
+  if (all.length > 0) input.unshift(all);
+  return { first: all.subarray(0, n), stream: input };
+}
+
+/**
+ * The fast path for a gzip layer: [tee BLOB |] igzip | tee (openssl sha256,
+ * the diff ID) | tar, one process group, so the plain bytes never pass
+ * through this process (on a busy machine that saves a fifth of a pull). Only
+ * the compressed bytes are written to its stdin; with `blobPath` the
+ * pipeline also keeps them in that file, so this process writes no file
+ * either. GNU tar stops reading at the archive's end marker: what follows
+ * (padding) is read and dropped after a good extraction, as dockerd does, so
+ * the diff ID covers the whole stream and no stage dies of SIGPIPE; a failed
+ * tar stops the pipeline at once.
+ */
+async function applyGzipPipeline(input: Readable, target: string, signal?: AbortSignal, blobPath?: string): Promise<{ diffId: string; size: number; compression: Compression }> {
+  const unpack = '"$1" -dc | "$6" >(exec "$2" dgst -sha256 -r >&3) | { "$3" "${@:8}" -C "$4" || exit; exec "$7" >/dev/null; }';
+  const script = `set -o pipefail; ${blobPath !== undefined ? '"$6" -- "$5" | ' : ''}${unpack}`;
+  // --norc: a bash whose stdin is a socket (node's stdio pipes are
+  // socketpairs) and whose SHLVL is unset, as under a service manager, takes
+  // itself for one started by rshd and runs ~/.bashrc (seen here: 100 ms of
+  // someone's shell set-up per layer).
+  const child = spawn(BASH!, ['--norc', '--noprofile', '-c', script, 'bash', IGZIP!, OPENSSL!, TAR!, target, blobPath ?? '', TEE!, CAT!, ...TAR_ARGS], {
     stdio: ['pipe', 'ignore', 'pipe', 'pipe'],
     detached: true,
   });
@@ -176,27 +245,19 @@ async function applyGzipPipeline(input: Readable, source: Readable, target: stri
   const onAbort = () => {
     killAll();
     input.destroy();
-    source.destroy();
   };
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
     const stdin = child.stdin!;
     stdin.on('error', () => {}); // a pipeline that failed early: its exit status says why
-    for await (const chunk of input as AsyncIterable<Buffer>) {
-      if (stdin.destroyed) break;
-      if (!stdin.write(chunk)) {
-        await new Promise<void>((r) => {
-          const done = () => {
-            stdin.off('drain', done);
-            stdin.off('close', done);
-            r();
-          };
-          stdin.on('drain', done);
-          stdin.on('close', done);
-        });
-      }
-    }
-    stdin.end();
+    // Piped, not iterated: no promise per chunk. The input's own failure
+    // (even one before this point) fails the layer; a pipeline that died
+    // early stops taking it, and its exit status says why.
+    const inputDone = finished(input);
+    inputDone.catch(() => {}); // when the pipeline wins the race below, the input's fate is decided later
+    const fed = Promise.race([inputDone, new Promise<void>((resolve) => stdin.once('close', resolve))]);
+    input.pipe(stdin);
+    await fed;
     const code = await exited;
     await hashDone;
     signal?.throwIfAborted();
@@ -213,7 +274,6 @@ async function applyGzipPipeline(input: Readable, source: Readable, target: stri
   } catch (err) {
     killAll();
     input.destroy();
-    source.destroy();
     if (signal?.aborted) throw signal.reason ?? err;
     throw err;
   } finally {
@@ -221,15 +281,27 @@ async function applyGzipPipeline(input: Readable, source: Readable, target: stri
   }
 }
 
+export interface NativeApplyOptions {
+  /** Keep the (compressed) input as it came in this file too. */
+  blobPath?: string;
+}
+
 /** Unpacks a (compressed) layer tar into empty `target` with GNU tar; overlay whiteouts. */
-export async function applyLayerNative(input: Readable, target: string, signal?: AbortSignal): Promise<{ diffId: string; size: number; compression: Compression }> {
+export async function applyLayerNative(
+  input: Readable,
+  target: string,
+  signal?: AbortSignal,
+  opts: NativeApplyOptions = {},
+): Promise<{ diffId: string; size: number; compression: Compression }> {
   if (!TAR) throw new SystemError('GNU tar is not installed');
   if (!(await lstat(target)).isDirectory()) throw new InvalidParameterError(`extraction target ${target} is not a directory`);
-  if (BASH && IGZIP && OPENSSL) {
-    const { head, stream } = await peek(input, 6);
-    if (detectCompression(head) === 'gzip') return applyGzipPipeline(stream, input, target, signal);
+  if (BASH && IGZIP && OPENSSL && TEE && CAT) {
+    const { first, stream } = await head(input, 6);
     input = stream;
+    if (detectCompression(first) === 'gzip') return applyGzipPipeline(input, target, signal, opts.blobPath);
   }
+  let blobWritten: Promise<void> | undefined;
+  if (opts.blobPath !== undefined) ({ stream: input, written: blobWritten } = teeToFile(input, opts.blobPath));
   const plain = await decompress(input, { large: true });
   const hash = createHash('sha256');
   const scanner = new HeaderScanner();
@@ -247,10 +319,18 @@ export async function applyLayerNative(input: Readable, target: string, signal?:
     plain.stream.destroy();
   };
   signal?.addEventListener('abort', onAbort, { once: true });
+  // tar stops reading at the archive's end marker: what follows is still
+  // hashed (the diff ID covers the whole stream, as dockerd drains it); a tar
+  // that failed says why by its exit status.
+  child.stdin.on('error', () => {});
   try {
     for await (const chunk of plain.stream as AsyncIterable<Buffer>) {
       hash.update(chunk);
       scanner.feed(chunk);
+      if (child.stdin.destroyed) {
+        if (child.exitCode !== null && child.exitCode !== 0) break;
+        continue;
+      }
       if (!child.stdin.write(chunk)) {
         await new Promise<void>((r) => {
           const done = () => {
@@ -273,6 +353,10 @@ export async function applyLayerNative(input: Readable, target: string, signal?:
     }
     // A walk of the new tree: cheap next to the extraction, and no name is missed.
     await convertWhiteouts(target);
+    if (blobWritten) {
+      input.destroy();
+      await blobWritten;
+    }
     return { diffId: `sha256:${hash.digest('hex')}`, size: scanner.size, compression: plain.compression };
   } catch (err) {
     child.kill('SIGKILL');

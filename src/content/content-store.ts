@@ -69,6 +69,24 @@ export interface Writer {
   abort(): Promise<void>;
 }
 
+/**
+ * An ingest that another process fills (a pull's decompression pipeline
+ * keeps the compressed bytes with `tee`): the file to write, then a commit.
+ */
+export interface FileIngest {
+  readonly ref: string;
+  /** The file the content goes to (created empty). */
+  readonly path: string;
+  /**
+   * Publishes the file as blob `digest` once it holds exactly `size` bytes.
+   * The digest is the caller's: it hashed the very bytes it handed to the
+   * process that wrote the file, so they are not read back.
+   */
+  commit(digest: string, size: number): Promise<string>;
+  /** Throws away what was written. */
+  abort(): Promise<void>;
+}
+
 export interface Ingester {
   /**
    * Opens (or resumes) the ingest named `ref`. Only one writer per ref at a
@@ -79,6 +97,8 @@ export interface Ingester {
   put(data: Uint8Array, expected?: string): Promise<string>;
   /** Stores a stream, verified when `expected` is given; returns digest and size. */
   ingest(input: Readable, opts?: WriterOptions & { signal?: AbortSignal }): Promise<BlobInfo>;
+  /** Opens an ingest named `ref` for another process to write (never resumed; not fsynced). */
+  fileIngest(ref: string): Promise<FileIngest>;
 }
 
 export interface Manager {

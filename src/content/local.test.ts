@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -52,6 +52,24 @@ describe('LocalContentStore', () => {
     assert.equal(await w2.commit(), sha256Of(data));
     assert.equal((await store.read(sha256Of(data))).toString(), data.toString());
     assert.deepEqual(await readdir(join(dir, 'ingest')), []);
+  });
+
+  it('a file ingest: another writer fills the file; commit checks the size and publishes; abort keeps nothing', async () => {
+    const data = Buffer.from('written by someone else');
+    const fi = await store.fileIngest('by-a-pipeline');
+    await writeFile(fi.path, data);
+    await assert.rejects(fi.commit(sha256Of(data), data.length + 1), DigestMismatchError);
+    assert.equal(await store.info(sha256Of(data)), undefined, 'a short file is not published');
+    assert.deepEqual(await readdir(join(dir, 'ingest')), []);
+    const again = await store.fileIngest('by-a-pipeline');
+    await writeFile(again.path, data);
+    assert.equal(await again.commit(sha256Of(data), data.length), sha256Of(data));
+    assert.equal((await store.read(sha256Of(data))).toString(), data.toString());
+    const dropped = await store.fileIngest('dropped');
+    await writeFile(dropped.path, 'x');
+    await dropped.abort();
+    assert.deepEqual(await readdir(join(dir, 'ingest')), []);
+    await store.delete(sha256Of(data));
   });
 
   it('cleanup removes abandoned ingests', async () => {

@@ -4,7 +4,7 @@ import { mkdir, open, readFile, readdir, rename, rm, stat, type FileHandle } fro
 import { join } from 'node:path';
 import { addAbortSignal, type Readable } from 'node:stream';
 import { InvalidParameterError, NotFoundError } from '../errors/index.js';
-import type { BlobInfo, ContentStore, ReadOptions, Writer, WriterOptions } from './content-store.js';
+import type { BlobInfo, ContentStore, FileIngest, ReadOptions, Writer, WriterOptions } from './content-store.js';
 import { DigestMismatchError, hexOf, validateDigest } from './digest.js';
 
 // Blobs on disk, the layout the image store always had:
@@ -63,17 +63,72 @@ export class LocalContentStore implements ContentStore {
     }
   }
 
-  async writer(ref: string, opts: WriterOptions = {}): Promise<Writer> {
+  /** Waits for the ref to be free, claims it and makes its directory; returns the directory and the release. */
+  private async claim(ref: string): Promise<{ dir: string; release: () => void }> {
     await this.init();
-    if (opts.expected !== undefined) validateDigest(opts.expected);
     // One writer per ref: the next waits for the previous to finish.
     while (this.active.has(ref)) await this.active.get(ref);
     let done!: () => void;
     this.active.set(ref, new Promise<void>((r) => (done = r)));
+    const release = () => {
+      this.active.delete(ref);
+      done();
+    };
     try {
       const dir = join(this.root, 'ingest', createHash('sha256').update(ref).digest('hex'));
       await mkdir(dir, { recursive: true, mode: 0o700 });
       await writeSmall(join(dir, 'ref'), ref);
+      return { dir, release };
+    } catch (err) {
+      release();
+      throw err;
+    }
+  }
+
+  async fileIngest(ref: string): Promise<FileIngest> {
+    const { dir, release } = await this.claim(ref);
+    const data = join(dir, 'data');
+    let settled = false;
+    const finish = async (publish?: string) => {
+      if (settled) return;
+      settled = true;
+      try {
+        if (publish !== undefined && !(await this.info(publish))) await this.publish(data, publish);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+        release();
+      }
+    };
+    try {
+      await writeSmall(data, '');
+    } catch (err) {
+      await finish();
+      throw err;
+    }
+    return {
+      ref,
+      path: data,
+      commit: async (digest, size) => {
+        if (settled) throw new InvalidParameterError(`ingest ${ref} is closed`);
+        try {
+          validateDigest(digest);
+          const have = (await stat(data)).size;
+          if (have !== size) throw new DigestMismatchError(`${digest} (${size} bytes)`, `${have} bytes`);
+        } catch (err) {
+          await finish();
+          throw err;
+        }
+        await finish(digest);
+        return digest;
+      },
+      abort: () => finish(),
+    };
+  }
+
+  async writer(ref: string, opts: WriterOptions = {}): Promise<Writer> {
+    if (opts.expected !== undefined) validateDigest(opts.expected);
+    const { dir, release } = await this.claim(ref);
+    try {
       const data = join(dir, 'data');
       const fh = await open(data, 'a+', 0o644);
       // A resumed ingest: hash what is there already.
@@ -83,13 +138,9 @@ export class LocalContentStore implements ContentStore {
         hash.update(chunk);
         offset += chunk.length;
       }
-      return new LocalWriter(this, ref, dir, fh, hash, offset, opts, () => {
-        this.active.delete(ref);
-        done();
-      });
+      return new LocalWriter(this, ref, dir, fh, hash, offset, opts, release);
     } catch (err) {
-      this.active.delete(ref);
-      done();
+      release();
       throw err;
     }
   }

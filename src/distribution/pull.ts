@@ -1,6 +1,6 @@
-import { PassThrough } from 'node:stream';
+import { Transform } from 'node:stream';
 import { createHash } from 'node:crypto';
-import { DigestMismatchError, isDigest } from '../content/index.js';
+import { DigestMismatchError, isDigest, type FileIngest } from '../content/index.js';
 import { InvalidParameterError, NotFoundError, UnauthorizedError, errorMessage } from '../errors/index.js';
 import { chainIds, familiarName, familiarString, hostPlatform, type ImportedLayer, type OciImageConfig, type PendingLayer, type Platform, type Reference } from '../image/index.js';
 import type { JSONMessage } from '../types/engine.js';
@@ -14,7 +14,7 @@ import type { BlobSources } from './blob-sources.js';
 
 // docker pull. Every layer is downloaded at once (up to a limit), and each is
 // decompressed, hashed and unpacked while it arrives, into a snapshot of its
-// own (see LocalImageStore.unpackLayer), concurrently with the others; moby
+// own (see LayerStore.unpack in src/image), concurrently with the others; moby
 // downloads in parallel but extracts one layer at a time. A layer joins the
 // store only once its blob digest and its diff ID are verified, bottom layer
 // first, and the image (config, tag, RepoDigest) is written last: until then
@@ -22,7 +22,9 @@ import type { BlobSources } from './blob-sources.js';
 // removes what was unpacked.
 
 const MAX_CONCURRENT = 8;
+// Progress as moby's progress reader sends it: every 512 KiB, at most ten times a second.
 const PROGRESS_EVERY_BYTES = 512 * 1024;
+const PROGRESS_EVERY_MS = 100;
 
 export interface ResolvedManifest {
   /** Digest of the manifest the tag or digest named (an index's, for multi-arch). */
@@ -227,59 +229,71 @@ async function fetchAndUnpack(
   const res = await session.request(`${ref.path}/blobs/${desc.digest}`, { scopes: [scopeOf(ref)], signal });
   if (res.statusCode !== 200) throw await failure(res, `fetching blob ${desc.digest}`);
   const total = Number(res.headers['content-length'] ?? desc.size) || desc.size;
-  const writer = await store.content.writer(`pull-${desc.digest}-${Math.random().toString(36).slice(2)}`, { sync: false });
-  const plain = new PassThrough({ highWaterMark: 1 << 20 });
-  const unpacking = store.unpackLayer(plain, { ...(parent !== undefined ? { parent } : {}), parentReady, signal });
-  // A failed unpack must stop the download too.
-  let unpackFailed: unknown;
-  unpacking.catch((err: unknown) => {
-    unpackFailed = err;
-    res.destroy();
-  });
+  // The blob is kept by the unpacking pipeline itself (tee), not written here:
+  // this process only hashes the compressed bytes on their way through.
+  let ingest: FileIngest;
   try {
-    let current = 0;
-    let reported = 0;
-    for await (const chunk of res as AsyncIterable<Buffer>) {
-      await writer.write(chunk);
+    ingest = await store.content.fileIngest(`pull-${desc.digest}-${Math.random().toString(36).slice(2)}`);
+  } catch (err) {
+    res.destroy();
+    throw err;
+  }
+  const hash = createHash('sha256');
+  let current = 0;
+  let reported = 0;
+  let reportedAt = 0;
+  let mismatch: Error | undefined;
+  const body = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      hash.update(chunk);
       current += chunk.length;
-      if (!plain.write(chunk)) await new Promise<void>((r) => {
-        const done = () => {
-          plain.off('drain', done);
-          plain.off('close', done);
-          r();
-        };
-        plain.on('drain', done);
-        plain.on('close', done);
-      });
-      if (current - reported >= PROGRESS_EVERY_BYTES) {
+      if (current - reported >= PROGRESS_EVERY_BYTES && Date.now() - reportedAt >= PROGRESS_EVERY_MS) {
         reported = current;
+        reportedAt = Date.now();
         out.push(progress(id, 'Downloading', current, total));
       }
-    }
-    if (unpackFailed) throw unpackFailed;
-    out.push(status(id, 'Verifying Checksum'));
-    // The blob must be what the manifest named before anything of it is kept.
+      cb(null, chunk);
+    },
+    flush(cb) {
+      out.push(status(id, 'Verifying Checksum'));
+      // The blob must be what the manifest named before anything of it is kept.
+      const digest = 'sha256:' + hash.digest('hex');
+      if (digest !== desc.digest || current !== desc.size) {
+        mismatch = new InvalidParameterError(`filesystem layer verification failed for digest ${desc.digest}`);
+        cb(mismatch);
+        return;
+      }
+      out.push(status(id, 'Download complete'));
+      cb();
+    },
+  });
+  // Its failures reach the unpack that reads it (and `mismatch` says what was wrong).
+  body.on('error', () => {});
+  res.on('error', (err) => body.destroy(err));
+  res.pipe(body);
+  const unpacking = store.unpackLayer(body, { ...(parent !== undefined ? { parent } : {}), parentReady, signal, blobPath: ingest.path });
+  // A failed unpack must stop the download too.
+  unpacking.catch(() => res.destroy());
+  let pending: PendingLayer | undefined;
+  try {
     try {
-      await writer.commit(desc.digest, desc.size);
+      pending = await unpacking;
     } catch (err) {
-      if (err instanceof DigestMismatchError) throw new InvalidParameterError(`filesystem layer verification failed for digest ${desc.digest}`);
-      throw err;
+      // A tampered blob usually breaks the decompression too: say what was wrong with it.
+      throw mismatch ?? err;
     }
-    out.push(status(id, 'Download complete'));
-    plain.end();
-    const pending = await unpacking;
+    if (mismatch) throw mismatch;
+    await ingest.commit(desc.digest, desc.size);
     out.push(progress(id, 'Extracting', pending.size, pending.size));
     if (pending.diffId !== diffId) {
-      await pending.abort();
       throw new InvalidParameterError(`failed to register layer: layer ${desc.digest} has diff ID ${pending.diffId}, its config says ${diffId}`);
     }
     return pending;
   } catch (err) {
-    await writer.abort().catch(() => {});
-    plain.destroy(err instanceof Error ? err : new Error(String(err)));
     res.destroy();
-    const p = await unpacking.catch(() => undefined);
-    await p?.abort();
-    throw unpackFailed && !(err instanceof InvalidParameterError) ? unpackFailed : err;
+    body.destroy();
+    await ingest.abort().catch(() => {});
+    await pending?.abort();
+    throw err;
   }
 }

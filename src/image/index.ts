@@ -1,4 +1,5 @@
-// The image store: content-addressed blobs, layers as snapshots, tags.
+// The image store: image records, references and tags, layers -> snapshots,
+// import/tag/rmi, views (the rooms are listed in local-store.ts).
 export type { ImageRecord, ImageStore, ImageUsers, ImportOptions, ListOptions, OciImageConfig, RemoveOptions } from './image-store.js';
 export { LocalImageStore, chainIds, type CreateImageOptions, type ImportLayerOptions, type ImportedLayer, type LayerRecord, type PendingLayer, type UnpackOptions } from './local-store.js';
 export {

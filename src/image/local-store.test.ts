@@ -279,6 +279,26 @@ for (const [kind, makeSnapshotter] of [
       await store.remove(arm.id);
     });
 
+    for (const compress of [true, false]) {
+      it(`unpackLayer keeps the ${compress ? 'gzip' : 'plain'} input whole in blobPath while unpacking, and the layer commits`, async () => {
+        const tar = await makeTar([{ name: 'kept/', type: 'directory' }, { name: 'kept/f', content: 'k'.repeat(200_000) }]);
+        const blob = compress ? gzipSync(tar) : Buffer.concat([tar, Buffer.alloc(4096)]);
+        const path = join(tmp, `blob-${compress}`);
+        const pending = await store.unpackLayer(Readable.from([blob.subarray(0, 100), blob.subarray(100)]), { blobPath: path });
+        assert.ok((await readFile(path)).equals(blob), 'the file holds exactly the input');
+        assert.equal(pending.diffId, sha(compress ? tar : blob));
+        const ingest = await store.content.fileIngest(`test-${compress}`);
+        await writeFile(ingest.path, await readFile(path));
+        await ingest.commit(sha(blob), blob.length);
+        const layer = await pending.commit({ blob: { digest: sha(blob), size: blob.length } });
+        const img = await store.createImage({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [pending.diffId] } }, { reference: `kept:${compress}` });
+        layer.release();
+        assert.equal((await store.layer(img.chainIds[0]!))?.blob?.digest, sha(blob));
+        await store.remove(`kept:${compress}`);
+        assert.equal(await store.content.info(sha(blob)), undefined, 'the blob went with its layer');
+      });
+    }
+
     it('an aborted import leaves nothing behind', async () => {
       const ac = new AbortController();
       const slow = new Readable({ read() {} });
