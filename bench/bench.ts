@@ -157,6 +157,24 @@ function engineProcesses(rootPid: number, dir: string, containerPids: Set<number
   return [...pids].filter((p) => !containerPids.has(p) && p !== process.pid);
 }
 
+/**
+ * Waits until both engines are quiet: no CPU used by the daemons and their
+ * processes over 300 ms (10 s at most). Work one section leaves behind (the
+ * network tear-down of 30 removed containers, dockerd's own clean-up) then
+ * does not land in the next section's timings, on either side.
+ */
+async function settle(engines: Array<{ pid: number; dir: string }>): Promise<void> {
+  const pids = () => engines.flatMap((e) => engineProcesses(e.pid, e.dir, new Set()));
+  const deadline = Date.now() + 10_000;
+  let last = cpuSeconds(pids());
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 300));
+    const now = cpuSeconds(pids());
+    if (now - last < 0.005) return;
+    last = now;
+  }
+}
+
 interface StatsCost { noStream: number; noStreamMs: number; streamPct: number; idlePct: number }
 
 /** Engine CPU while `docker stats` reads N running containers: one --no-stream, then a stream for a while. */
@@ -210,11 +228,14 @@ async function main(): Promise<void> {
     const refEnv = ref ? { DOCKER_HOST: ref.host, DOCKER_CONFIG: `${ref.dir}/docker-config` } : undefined;
 
     console.log(`berth benchmark (${RUNS} runs after ${WARMUP} warm-up each; reference: ${ref ? `dockerd ${(await ref.docker(['version', '-f', '{{.Server.Version}}'])).stdout.trim()} started by the benchmark` : 'none could be started, DESIGN.md anchors used'})\n`);
+    const engines = [{ pid: d.proc!.pid!, dir: d.dir }, ...(ref ? [{ pid: ref.pid!, dir: ref.dir }] : [])];
+    await settle(engines);
     console.log('run --rm busybox true');
     const viaDocker = await measure('docker CLI → berthd', DOCKER, ['run', '--rm', 'busybox', 'true'], berthEnv);
     const viaBerth = await measure('berth CLI → berthd', process.execPath, [BERTH, 'run', '--rm', 'busybox', 'true'], { BERTH_HOST: d.host });
     const viaRef = refEnv ? await measure('docker CLI → reference dockerd', DOCKER, ['run', '--rm', 'busybox', 'true'], refEnv) : undefined;
 
+    await settle(engines);
     console.log(`\n${CONCURRENT} concurrent run -d until all run`);
     const concBerth = await concurrentRuns('docker CLI → berthd', berthEnv);
     const concRef = refEnv ? await concurrentRuns('docker CLI → reference dockerd', refEnv) : undefined;
@@ -228,6 +249,7 @@ async function main(): Promise<void> {
     const names = Array.from({ length: CONCURRENT }, (_, i) => `bench-${i}`);
     await d.docker(['rm', '-f', ...names]);
     if (ref) await ref.docker(['rm', '-f', ...names]);
+    await settle(engines);
 
     // The builder: a 10-step Dockerfile (ENV, WORKDIR, five COPYs of 1 MB, a RUN, a LABEL),
     // built cold (--no-cache) and rebuilt with every step cached, classic builder on both.

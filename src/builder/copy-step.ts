@@ -67,6 +67,8 @@ export async function copyStep(host: StepHost, cmd: CopyCmd): Promise<void> {
     excluded = () => false;
   }
   const scratch = join(job.scratchDir, `src-${randomBytes(6).toString('hex')}`);
+  // Made only for heredocs and URLs; a cached step of context files never touches the disk for it.
+  let scratchMade = false;
   try {
     // Resolve every source and checksum it for the cache key.
     const resolved: Source[] = [];
@@ -77,6 +79,7 @@ export async function copyStep(host: StepHost, cmd: CopyCmd): Promise<void> {
       const heredoc = cmd.heredocs.find((h) => s === `<<${h.name}` || s === `<<-${h.name}` || new RegExp(`^\\d*<<-?["']?${h.name}["']?$`).test(cmd.sources[i]!));
       if (heredoc) {
         await mkdir(scratch, { recursive: true });
+        scratchMade = true;
         const file = join(scratch, heredoc.name);
         await writeFile(file, heredoc.expand ? processWord(heredoc.content, env, '\\') : heredoc.content, { mode: 0o644 });
         await chmod(file, 0o644);
@@ -87,6 +90,7 @@ export async function copyStep(host: StepHost, cmd: CopyCmd): Promise<void> {
       if (/^https?:\/\//i.test(s)) {
         if (cmd.kind === 'copy') throw new InvalidParameterError(`${what} failed: source can't be a URL for COPY`);
         await mkdir(scratch, { recursive: true });
+        scratchMade = true;
         const { file, name } = await download(s, scratch, job.signal);
         resolved.push({ path: file, rel: '', isDir: false, name, url: s });
         // dockerd 20.10 writes a download's sum bare, without "file:".
@@ -118,7 +122,7 @@ export async function copyStep(host: StepHost, cmd: CopyCmd): Promise<void> {
       for (const src of resolved) await writeSource(root, src, dest, { fromContext, excluded, ...(owner ? { owner } : {}), ...(mode !== undefined ? { mode } : {}) });
     }, createdBy, key);
   } finally {
-    await rm(scratch, { recursive: true, force: true });
+    if (scratchMade) await rm(scratch, { recursive: true, force: true });
     if (release) await release();
   }
 }

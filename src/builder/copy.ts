@@ -1,4 +1,5 @@
 import { copyFile, lchown, lstat, lutimes, mkdir, readFile, readdir, readlink, rm, symlink, chmod, utimes, unlink } from 'node:fs/promises';
+import { lstatSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { mkdirAllInRoot, resolveInRoot } from '../archive/in-root.js';
 import { InvalidParameterError, NotFoundError } from '../errors/index.js';
@@ -32,9 +33,10 @@ function isMissing(err: unknown): boolean {
   return code === 'ENOENT' || code === 'ENOTDIR';
 }
 
-async function lstatOrUndefined(path: string) {
+/** One lstat, synchronously: a single metadata call on the daemon's own tree is cheaper than a thread-pool round trip. */
+function lstatOrUndefined(path: string) {
   try {
-    return await lstat(path);
+    return lstatSync(path);
   } catch (err) {
     if (isMissing(err)) return undefined;
     throw err;

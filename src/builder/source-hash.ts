@@ -1,5 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream, readFileSync, type Stats } from 'node:fs';
+import { createReadStream, lstatSync, readFileSync, type Stats } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 
@@ -125,7 +125,7 @@ export async function sourceHash(
 ): Promise<string> {
   const style = opts.style ?? 'context';
   const excluded = opts.excluded ?? (() => false);
-  const st = await lstat(abs);
+  const st = lstatSync(abs);
   const rel = toSlash(relative(root, abs));
   if (!st.isDirectory()) return `file:${await entryHash(abs, rel, st, style, opts.known)}`;
   const sums: string[] = [];
