@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(runc crun conmon containernetworking-plugins iptables iproute2 busybox-static skopeo docker-registry hyperfine ca-certificates curl socat tini gcc libc6-dev attr isal openssl docker-compose tmux)
+packages=(runc crun conmon containernetworking-plugins iptables iproute2 busybox-static skopeo docker-registry hyperfine ca-certificates curl socat tini gcc libc6-dev attr isal openssl docker-compose tmux zstd)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
