@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { InvalidParameterError, NotFoundError, errorMessage } from '../errors/index.js';
 import type { ImageRecord } from '../image/image-store.js';
 import { hostPlatform, parsePlatform, type Platform } from '../image/platform.js';
-import { parseNormalizedNamed } from '../image/reference.js';
+import { DEFAULT_INDEX_SERVER_KEY, parseNormalizedNamed } from '../image/reference.js';
 import { mountAll, unmountIfMounted } from '../util/mount.js';
 import { StepError, type BuildJob, type StageOutput } from './build-job.js';
 
@@ -120,8 +120,6 @@ export function decodeRegistryConfig(header: string | undefined): Record<string,
   }
 }
 
-const INDEX_SERVER = 'https://index.docker.io/v1/';
-
 /** A registry key as its host: scheme and path dropped (dockerd's ConvertToHostname). */
 function hostOf(key: string): string {
   return key.replace(/^https?:\/\//, '').split('/')[0]!;
@@ -141,7 +139,7 @@ export function registryAuthFor(auths: Record<string, Record<string, unknown>>, 
     return undefined;
   }
   const official = domain === 'docker.io';
-  let auth: Record<string, unknown> | undefined = auths[official ? INDEX_SERVER : domain];
+  let auth: Record<string, unknown> | undefined = auths[official ? DEFAULT_INDEX_SERVER_KEY : domain];
   if (!auth && !official) auth = Object.entries(auths).find(([k]) => hostOf(k) === domain)?.[1];
   return auth ? Buffer.from(JSON.stringify(auth)).toString('base64') : undefined;
 }

@@ -11,6 +11,8 @@ import { InvalidParameterError } from '../errors/index.js';
 
 export const DEFAULT_DOMAIN = 'docker.io';
 export const LEGACY_DEFAULT_DOMAIN = 'index.docker.io';
+/** The key Docker's clients file Docker Hub's credentials under (config.json auths, X-Registry-Config). */
+export const DEFAULT_INDEX_SERVER_KEY = `https://${LEGACY_DEFAULT_DOMAIN}/v1/`;
 const OFFICIAL_REPO_PREFIX = 'library/';
 export const DEFAULT_TAG = 'latest';
 const NAME_TOTAL_LENGTH_MAX = 255;

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { DEFAULT_DOMAIN, LEGACY_DEFAULT_DOMAIN } from '../../image/reference.js';
+import { DEFAULT_DOMAIN, DEFAULT_INDEX_SERVER_KEY, LEGACY_DEFAULT_DOMAIN } from '../../image/reference.js';
 
 // Registry credentials in the docker CLI's config.json, so that berth and
 // docker each read what the other wrote: `auths` entries keyed by server
@@ -11,7 +11,7 @@ import { DEFAULT_DOMAIN, LEGACY_DEFAULT_DOMAIN } from '../../image/reference.js'
 // spoken to over stdin/stdout as docker-credential-<name> expects.
 
 /** The key Docker keeps Docker Hub's credentials under. */
-export const HUB_KEY = `https://${LEGACY_DEFAULT_DOMAIN}/v1/`;
+export const HUB_KEY = DEFAULT_INDEX_SERVER_KEY;
 
 export interface Credentials {
   username: string;
