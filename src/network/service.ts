@@ -540,7 +540,10 @@ export class NetworkService {
       name: n.id,
       type: 'bridge',
       bridge: n.bridge,
-      isGateway: true,
+      // berth puts the gateway address on the bridge itself (bridgeAddress) and
+      // owns forwarding (--ip-forward): the plugin's isGateway would also turn on
+      // the host's ip_forward on every ADD, whatever --ip-forward=false says.
+      isGateway: false,
       hairpinMode: true,
       ipMasq: false,
       ...(mtu > 0 ? { mtu } : {}),

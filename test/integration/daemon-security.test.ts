@@ -45,7 +45,10 @@ async function berthdOnce(dir: string, args: string[], daemonJson = '{}'): Promi
   await writeFile(join(dir, 'daemon.json'), daemonJson);
   return runCommand(process.execPath, [
     BERTHD, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '--config-file', join(dir, 'daemon.json'),
-    '--cgroup-parent', `/berth-sec-${unique()}`, ...args,
+    '--cgroup-parent', `/berth-sec-${unique()}`,
+    // Some of these starts fail only at the listeners, after the network came up:
+    // leave the host's ip_forward alone and use a bridge of their own.
+    '--ip-forward=false', '--bridge', `bt${randomBytes(5).toString('hex')}`, ...args,
   ], { timeoutMs: 20_000 });
 }
 

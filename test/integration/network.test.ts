@@ -94,6 +94,29 @@ describe('networks', () => {
     assert.match(rm.stderr, /bridge is a pre-defined network and cannot be removed/);
   });
 
+  it('--ip-forward=false leaves the host\'s ip_forward alone through start, containers on a bridge and stop', async () => {
+    // This file is the only one whose daemons turn forwarding on; its tests run one at a time.
+    await writeFile('/proc/sys/net/ipv4/ip_forward', '0');
+    try {
+      const quiet = await TestDaemon.start(); // --ip-forward=false, as every test daemon by default
+      try {
+        await quiet.loadBusybox();
+        await quiet.docker(['network', 'create', 'fwd-off']);
+        for (const net of ['bridge', 'fwd-off']) {
+          const r = await quiet.docker(['run', '--rm', '--network', net, 'busybox', 'sh', '-c', 'ping -c1 -W2 $(ip route | awk \'/default/ {print $3}\') >/dev/null && echo gateway answers']);
+          assert.equal(r.stdout, 'gateway answers\n', r.stderr);
+        }
+        assert.equal((await readFile('/proc/sys/net/ipv4/ip_forward', 'utf8')).trim(), '0', 'no sandbox turned forwarding on');
+      } finally {
+        await quiet.stop();
+      }
+      assert.equal((await readFile('/proc/sys/net/ipv4/ip_forward', 'utf8')).trim(), '0');
+    } finally {
+      // The daemon of this file wants forwarding for its isolation tests.
+      await writeFile('/proc/sys/net/ipv4/ip_forward', '1');
+    }
+  });
+
   it('a container on the default bridge: eth0 with an address, Docker\'s inspect shapes, no names but host.docker.internal', async () => {
     const name = `def-${uniq()}`;
     const run = await d.docker(['run', '-d', '--name', name, '--hostname', 'myhost', '--domainname', 'example.test', '--add-host', 'gw:host-gateway', '--add-host', 'static.test:10.1.2.3', ...['busybox', 'sleep', '30']]);
