@@ -147,7 +147,7 @@ export async function startReferenceDockerd(parent = tmpdir()): Promise<Referenc
   await writeFile(join(dir, 'daemon.json'), '{}\n');
   const proc: ChildProcess = spawn('/usr/sbin/dockerd', [
     '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '-H', `unix://${sock}`, '--pidfile', join(dir, 'dockerd.pid'),
-    '--config-file', join(dir, 'daemon.json'), '--bridge', 'none', '--iptables=false', '--ip-masq=false', '--log-level', 'error',
+    '--config-file', join(dir, 'daemon.json'), '--bridge', 'none', '--iptables=false', '--ip-masq=false', '--ip-forward=false', '--log-level', 'error',
   ], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   proc.stderr!.setEncoding('utf8').on('data', (d: string) => (log += d));
