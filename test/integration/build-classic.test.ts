@@ -1,8 +1,9 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { writeContext } from '../helpers/build-context.js';
 import { TestDaemon, type RunResult } from '../helpers/daemon.js';
 import { startReferenceRegistry, type TestRegistry } from '../helpers/registry.js';
 import { pushMultiArch } from '../helpers/multi-arch.js';
@@ -77,14 +78,8 @@ describe('the classic builder as dockerd 20.10 runs it', () => {
   let work: string;
   let n = 0;
 
-  async function context(files: Record<string, string>): Promise<string> {
-    const dir = join(work, `ctx${n++}`);
-    await mkdir(dir, { recursive: true });
-    for (const [name, content] of Object.entries(files)) {
-      await mkdir(join(dir, name, '..'), { recursive: true });
-      await writeFile(join(dir, name), content);
-    }
-    return dir;
+  function context(files: Record<string, string>): Promise<string> {
+    return writeContext(join(work, `ctx${n++}`), files);
   }
 
   const docker = (args: string[]): Promise<RunResult> => d.docker(args, { env: LEGACY });

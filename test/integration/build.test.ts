@@ -1,6 +1,6 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { request as httpRequest } from 'node:http';
 import { makeTar } from '../../src/archive/testing/make-tar.js';
 import { spawn } from 'node:child_process';
+import { writeContext } from '../helpers/build-context.js';
 import { TestDaemon, DOCKER, eventually, type RunResult } from '../helpers/daemon.js';
 
 // Dockerfiles built through the real docker CLI (classic builder,
@@ -28,16 +29,8 @@ describe('docker build against berthd (classic builder)', () => {
   let n = 0;
 
   /** A fresh context directory with the given files (name → content; a leading "->" makes a symlink). */
-  async function context(files: Record<string, string>): Promise<string> {
-    const dir = join(work, `ctx${n++}`);
-    await mkdir(dir, { recursive: true });
-    for (const [name, content] of Object.entries(files)) {
-      const path = join(dir, name);
-      await mkdir(join(path, '..'), { recursive: true });
-      if (content.startsWith('->')) await symlink(content.slice(2), path);
-      else await writeFile(path, content);
-    }
-    return dir;
+  function context(files: Record<string, string>): Promise<string> {
+    return writeContext(join(work, `ctx${n++}`), files);
   }
 
   function docker(args: string[], opts: { input?: string } = {}): Promise<RunResult> {
