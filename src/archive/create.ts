@@ -66,7 +66,7 @@ async function walk(pack: Pack, dir: string, opts: CreateTarOptions, prefix = ''
 }
 
 /** Writes one file's content as an entry, waiting for the pack to drain. */
-async function fileEntry(pack: Pack, header: Partial<Header> & { name: string }, path: string): Promise<void> {
+export async function fileEntry(pack: Pack, header: Partial<Header> & { name: string }, path: string): Promise<void> {
   const size = header.size ?? 0;
   let sink!: ReturnType<Pack['entry']>;
   const done = new Promise<void>((resolve, reject) => {
@@ -84,7 +84,8 @@ async function fileEntry(pack: Pack, header: Partial<Header> & { name: string },
   await done;
 }
 
-function entry(pack: Pack, header: Partial<Header> & { name: string }): Promise<void> {
+/** A header-only entry (directory, link, device, whiteout). */
+export function entry(pack: Pack, header: Partial<Header> & { name: string }): Promise<void> {
   // An explicit empty body: without one tar-stream waits for a body to be written.
   return new Promise((resolve, reject) => pack.entry(header, '', (err) => (err ? reject(err) : resolve())));
 }

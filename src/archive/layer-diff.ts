@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
-import { createReadStream, type Stats } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pack as tarPack, type Header, type Pack } from 'tar-stream';
+import { entry, fileEntry } from './create.js';
 
 // A snapshot's own changes as an OCI layer tar, for a build step's layer and
 // for `commit` alike: the overlay upper directory of the snapshot as an OCI
@@ -52,26 +53,6 @@ async function existsIn(lowers: readonly string[], rel: string): Promise<boolean
     }
   }
   return false;
-}
-
-function entry(pack: Pack, header: Partial<Header> & { name: string }): Promise<void> {
-  return new Promise((resolve, reject) => pack.entry(header, '', (err) => (err ? reject(err) : resolve())));
-}
-
-async function fileEntry(pack: Pack, header: Partial<Header> & { name: string }, path: string): Promise<void> {
-  const size = header.size ?? 0;
-  let sink!: ReturnType<Pack['entry']>;
-  const done = new Promise<void>((resolve, reject) => {
-    sink = pack.entry(header, (err) => (err ? reject(err) : resolve()));
-  });
-  let written = 0;
-  for await (const chunk of createReadStream(path)) {
-    const part = (chunk as Buffer).subarray(0, Math.max(0, size - written));
-    written += part.length;
-    if (part.length > 0 && !sink.write(part)) await new Promise<void>((r) => sink.once('drain', () => r()));
-  }
-  sink.end(written < size ? Buffer.alloc(size - written) : undefined);
-  await done;
 }
 
 export interface DiffOptions {

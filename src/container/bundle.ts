@@ -1,4 +1,5 @@
 import { readFile, writeFile } from 'node:fs/promises';
+import { BASE_HOSTS_LINES, extraHostsLines } from '../util/etc-hosts.js';
 import { mkdirAllInRoot } from '../archive/index.js';
 import { InvalidParameterError } from '../errors/index.js';
 import type { HostConfig } from '../types/engine.js';
@@ -70,18 +71,7 @@ export async function writeEtcFiles(r: ContainerRecord): Promise<void> {
   }
   const hostname = r.config.Hostname!;
   const writes = [writeFile(r.hostnamePath, `${hostname}\n`)];
-  const hosts = [
-    '127.0.0.1\tlocalhost',
-    '::1\tlocalhost ip6-localhost ip6-loopback',
-    'fe00::0\tip6-localnet',
-    'ff00::0\tip6-mcastprefix',
-    'ff02::1\tip6-allnodes',
-    'ff02::2\tip6-allrouters',
-    ...(r.hostConfig.ExtraHosts ?? []).map((h) => {
-      const i = h.indexOf(':');
-      return `${h.slice(i + 1)}\t${h.slice(0, i)}`;
-    }),
-  ];
+  const hosts = [...BASE_HOSTS_LINES, ...extraHostsLines(r.hostConfig.ExtraHosts ?? [])];
   writes.push(writeFile(r.hostsPath, hosts.join('\n') + '\n'));
   writes.push(containerResolvConf(r.hostConfig).then((text) => writeFile(r.resolvConfPath, text)));
   await Promise.all(writes);

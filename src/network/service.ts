@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { BASE_HOSTS_LINES, extraHostsLines } from '../util/etc-hosts.js';
 import {
   ConflictError, ForbiddenError, InvalidParameterError, NotFoundError, SystemError, errorMessage,
 } from '../errors/index.js';
@@ -744,21 +745,9 @@ export class NetworkService {
   private hostResolvers: string[] = [];
 
   private hostsFile(w: ContainerNetworking, s: SandboxRecord | undefined): string {
-    const lines = [
-      '127.0.0.1\tlocalhost',
-      '::1\tlocalhost ip6-localhost ip6-loopback',
-      'fe00::0\tip6-localnet',
-      'ff00::0\tip6-mcastprefix',
-      'ff02::1\tip6-allnodes',
-      'ff02::2\tip6-allrouters',
-    ];
+    const lines = [...BASE_HOSTS_LINES];
     const gateway = s?.endpoints[0]?.gateway ?? this.defaultBridge().gateway ?? '';
-    const extra = w.extraHosts.map((h) => {
-      const i = h.indexOf(':');
-      const ip = h.slice(i + 1);
-      return `${ip === 'host-gateway' ? this.defaultBridge().gateway : ip}\t${h.slice(0, i)}`;
-    });
-    lines.push(...extra);
+    lines.push(...extraHostsLines(w.extraHosts, this.defaultBridge().gateway));
     // Beyond Docker: host.docker.internal reaches the host on Linux too.
     if (gateway && !w.extraHosts.some((h) => h.startsWith('host.docker.internal:'))) lines.push(`${gateway}\thost.docker.internal`);
     const ip = s?.endpoints[0]?.ip;

@@ -87,6 +87,11 @@ export async function startReferenceRegistry(opts: { users?: Record<string, stri
   }
   await writeFile(join(dir, 'config.yml'), lines.join('\n') + '\n');
   const proc = spawn('/usr/bin/docker-registry', ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return registryProcess(proc, dir, port);
+}
+
+/** Waits for a registry process to answer on `port`; it and `dir` go on failure or stop(). */
+async function registryProcess(proc: ChildProcess, dir: string, port: number): Promise<TestRegistry> {
   let out = '';
   proc.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
   proc.stderr!.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -122,27 +127,7 @@ export async function startBerthRegistry(opts: { users?: Record<string, string>;
   }
   if (opts.maxUploadSize) args.push('--max-upload-size', String(opts.maxUploadSize));
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
-  proc.stderr!.setEncoding('utf8').on('data', (d: string) => (out += d));
-  try {
-    await waitForHttp(`http://127.0.0.1:${port}/v2/`, proc, () => out);
-  } catch (err) {
-    await stopProc(proc);
-    await rm(dir, { recursive: true, force: true });
-    throw err;
-  }
-  return {
-    host: `127.0.0.1:${port}`,
-    port,
-    dir,
-    pid: proc.pid!,
-    log: () => out,
-    async stop() {
-      await stopProc(proc);
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
+  return registryProcess(proc, dir, port);
 }
 
 export interface TokenProxy {
