@@ -3,7 +3,7 @@ import type { Stats } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { pack as tarPack, type Header, type Pack } from 'tar-stream';
+import { pack as tarPack, type Header } from 'tar-stream';
 import { entry, fileEntry } from './create.js';
 
 // A snapshot's own changes as an OCI layer tar, for a build step's layer and

@@ -4,7 +4,7 @@ import { mkdtemp, writeFile, appendFile, rm, rename, readdir, stat, readlink } f
 import { tmpdir } from 'node:os';
 import { openSync, closeSync, writeSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseLogLine, parseTimestampNs, formatTimestampNs, readLog, LogFollower, type LogEntry, type ReadOptions } from './logs.js';
+import { parseLogLine, parseTimestampNs, formatTimestampNs, readLog, LogFollower, type ReadOptions } from './logs.js';
 import { LogFiles } from './log-files.js';
 
 describe('CRI log format', () => {

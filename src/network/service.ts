@@ -17,7 +17,7 @@ import { DnsServer } from './dns.js';
 import { exec, run } from './exec.js';
 import { Firewall, type BridgeRules, type PortRule } from './firewall.js';
 import { withHostLock } from './host-lock.js';
-import { DEFAULT_POOLS, hostConflict, pickSubnet, type AddressPool } from './ipam.js';
+import { hostConflict, pickSubnet, type AddressPool } from './ipam.js';
 import { NetnsDir } from './netns.js';
 import { PortHolds, portRequests } from './ports.js';
 import type { ContainerNetworking, Endpoint, EndpointWish, NetworkRecord, SandboxRecord } from './records.js';

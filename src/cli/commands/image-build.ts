@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, readFile, readdir, readlink, stat } from 'node:fs/promises';
-import { basename, join, relative, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { pack as tarPack, type Header, type Pack } from 'tar-stream';
 import { PatternMatcher, readDockerignore } from '../../builder/dockerignore.js';
@@ -153,7 +153,7 @@ export const buildCommand: CommandImpl<BuildValues> = {
     { name: 'platform', kind: 'string', usage: 'Set platform if server is multi-platform capable', default: process.env.DOCKER_DEFAULT_PLATFORM ?? '' },
     { name: 'pull', kind: 'bool', usage: 'Always attempt to pull a newer version of the image' },
     { name: 'quiet', short: 'q', kind: 'bool', usage: 'Suppress the build output and print image ID on success' },
-    { name: 'rm', kind: 'bool', usage: 'Remove intermediate containers after a successful build', default: true },
+    { name: 'rm', kind: 'bool', usage: 'Remove intermediate containers after each step, whether it worked or not', default: true },
     { name: 'shm-size', kind: 'string', type: 'bytes', usage: 'Size of "/dev/shm"' },
     { name: 'tag', short: 't', kind: 'list', usage: 'Name and optionally a tag in the "name:tag" format' },
     { name: 'target', kind: 'string', usage: 'Set the target build stage to build.' },
