@@ -7,6 +7,7 @@ import type { BuilderDeps } from './backend.js';
 import type { BuildCache } from './cache.js';
 import type { PatternMatcher } from './dockerignore.js';
 import type { Env } from './shell-lex.js';
+import type { StepResources } from './run-step.js';
 
 // What the parts of a build share: the settings of the request, the job a
 // stage belongs to, and the host a step runs in (the stage's current image
@@ -25,8 +26,8 @@ export interface BuildSettings {
   forceRm: boolean;
   networkMode: string;
   extraHosts: string[];
-  memory?: number;
-  shmSize?: number;
+  /** Limits of every step container. */
+  resources: StepResources;
   /** `--platform` of the build: the platform base images are pulled for. */
   platform?: Platform;
   cacheFrom: string[];

@@ -16,6 +16,7 @@ import { processWord } from './shell-lex.js';
 import { StepError, type BuildJob, type BuildSettings, type StageOutput, type StageResult } from './build-job.js';
 import { StageBuilder } from './stage.js';
 import { decodeRegistryConfig } from './base-image.js';
+import type { StepResources } from './run-step.js';
 
 // The classic builder behind POST /build: unpack the context, parse the
 // Dockerfile, work out which stages the target needs, build them (stages
@@ -40,8 +41,8 @@ export interface BuildOptions {
   networkMode?: string;
   extraHosts: string[];
   platform?: string;
-  memory?: number;
-  shmSize?: number;
+  /** Limits of the step containers (memory, memswap, cpushares, cpusetcpus, cpuperiod, cpuquota, shmsize). */
+  resources: StepResources;
   /** The X-Registry-Config header: base64 JSON of credentials by registry. */
   registryConfig?: string;
   signal?: AbortSignal;
@@ -182,8 +183,7 @@ export class Builder {
         extraHosts: opts.extraHosts,
         cacheFrom: opts.cacheFrom,
         registryAuths: decodeRegistryConfig(opts.registryConfig),
-        ...(opts.memory ? { memory: opts.memory } : {}),
-        ...(opts.shmSize ? { shmSize: opts.shmSize } : {}),
+        resources: opts.resources,
         ...(platform ? { platform } : {}),
       };
       return {

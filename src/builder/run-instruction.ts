@@ -72,8 +72,7 @@ async function execRun(host: StepHost, argv: string[], extraEnv: string[], netwo
       user: host.runConfig.User ?? '',
       networkMode: network,
       extraHosts: s.extraHosts,
-      ...(s.memory ? { memory: s.memory } : {}),
-      ...(s.shmSize ? { shmSize: s.shmSize } : {}),
+      resources: s.resources,
       onCreated: (id, warnings) => {
         containerId = id;
         const platform = platformWarning(host.config);

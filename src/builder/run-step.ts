@@ -1,6 +1,6 @@
 import { mkdir, rm } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import type { ContainerCreateRequest, ImageConfig } from '../types/engine.js';
+import type { ContainerCreateRequest, HostConfig, ImageConfig } from '../types/engine.js';
 import type { Snapshotter } from '../snapshot/snapshotter.js';
 import type { AttachOptions, AttachSession, WaitCondition } from '../container/index.js';
 import type { LogEntry } from '../container/logs.js';
@@ -25,6 +25,14 @@ export interface StepContainers {
   remove(ref: string, opts?: { force?: boolean; volumes?: boolean }): Promise<void>;
 }
 
+/**
+ * The limits `docker build` sets on every step container (--memory,
+ * --memory-swap, --cpu-shares, --cpuset-cpus, --cpu-period, --cpu-quota,
+ * --shm-size), as HostConfig fields; the container service validates them as
+ * it does for `docker run`.
+ */
+export type StepResources = Pick<HostConfig, 'Memory' | 'MemorySwap' | 'CpuShares' | 'CpusetCpus' | 'CpuPeriod' | 'CpuQuota' | 'ShmSize'>;
+
 export interface StepContainerOptions {
   image: string;
   /** The config as it stands after the step (Env, Entrypoint, WorkingDir, User, Volumes, …). */
@@ -32,8 +40,7 @@ export interface StepContainerOptions {
   cmd: string[];
   networkMode: string;
   extraHosts: string[];
-  memory?: number;
-  shmSize?: number;
+  resources: StepResources;
 }
 
 export interface RunStepOptions {
@@ -44,8 +51,7 @@ export interface RunStepOptions {
   user: string;
   networkMode: string;
   extraHosts: string[];
-  memory?: number;
-  shmSize?: number;
+  resources: StepResources;
   labels?: Record<string, string>;
   /** RUN --mount: binds (cache dirs, the context, another stage) and tmpfs, outside the layer. */
   mounts?: Array<{ type: 'bind'; source: string; target: string; readOnly: boolean } | { type: 'tmpfs'; target: string; size?: number }>;
@@ -95,8 +101,7 @@ export function containerStepRunner(containers: StepContainers, snapshotter: Sna
         HostConfig: {
           NetworkMode: o.networkMode,
           ExtraHosts: o.extraHosts,
-          ...(o.memory ? { Memory: o.memory } : {}),
-          ...(o.shmSize ? { ShmSize: o.shmSize } : {}),
+          ...o.resources,
         },
       };
       return containers.create(req);
@@ -126,8 +131,7 @@ export function containerStepRunner(containers: StepContainers, snapshotter: Sna
         HostConfig: {
           NetworkMode: o.networkMode,
           ExtraHosts: o.extraHosts,
-          ...(o.memory ? { Memory: o.memory } : {}),
-          ...(o.shmSize ? { ShmSize: o.shmSize } : {}),
+          ...o.resources,
           ...(o.mounts?.length
             ? {
                 Mounts: o.mounts.map((m) =>

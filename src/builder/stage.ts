@@ -359,8 +359,7 @@ export class StageBuilder implements StepHost {
       cmd,
       networkMode: s.networkMode,
       extraHosts: s.extraHosts,
-      ...(s.memory ? { memory: s.memory } : {}),
-      ...(s.shmSize ? { shmSize: s.shmSize } : {}),
+      resources: s.resources,
     });
     let set: T;
     try {

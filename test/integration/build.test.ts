@@ -430,6 +430,30 @@ describe('docker build against berthd (classic builder)', () => {
     assert.equal((await inspect('bigctx:df')).Config.Labels?.big, 'dockerfile');
   });
 
+  it('the step containers get the build\'s limits (--memory, --memory-swap, --cpu-shares, --cpuset-cpus, --cpu-period, --cpu-quota, --shm-size); --squash is refused as without experimental mode', async () => {
+    const dir = await context({
+      Dockerfile: [
+        'FROM busybox',
+        'RUN cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/memory/memory.memsw.limit_in_bytes /sys/fs/cgroup/cpu/cpu.shares /sys/fs/cgroup/cpuset/cpuset.cpus /sys/fs/cgroup/cpu/cpu.cfs_period_us /sys/fs/cgroup/cpu/cpu.cfs_quota_us > /limits 2>&1; df -k /dev/shm | tail -1 | awk \'{print $2}\' >> /limits',
+        'CMD ["cat", "/limits"]',
+      ].join('\n') + '\n',
+    });
+    const r = await docker(['build', '--no-cache', '-t', 'limits:1', '--memory', '64m', '--memory-swap', '128m', '--cpu-shares', '512', '--cpuset-cpus', '0', '--cpu-period', '50000', '--cpu-quota', '25000', '--shm-size', '8m', dir]);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    const lines = (await run('limits:1')).stdout.trim().split('\n');
+    // memsw is absent where swap accounting is off; the rest is always there.
+    const [memory, ...rest] = lines;
+    assert.equal(memory, String(64 * 1024 * 1024));
+    assert.deepEqual(rest.slice(-5), ['512', '0', '50000', '25000', '8192']);
+    // berth build sends the same limits.
+    const viaBerth = await d.berth(['build', '--no-cache', '-t', 'limits:2', '-m', '64m', '--memory-swap', '128m', '-c', '512', '--cpuset-cpus', '0', '--cpu-period', '50000', '--cpu-quota', '25000', '--shm-size', '8m', dir]);
+    assert.equal(viaBerth.code, 0, viaBerth.stderr);
+    assert.deepEqual((await run('limits:2')).stdout.trim().split('\n'), lines);
+    const squash = await docker(['build', '--squash', dir]);
+    assert.notEqual(squash.code, 0);
+    assert.match(squash.stderr, /squash is only supported with experimental mode|experimental/);
+  });
+
   it('ONBUILD triggers run in the child build', async () => {
     const parent = await context({ Dockerfile: 'FROM busybox\nONBUILD COPY marker.txt /from-trigger\nONBUILD RUN echo ran > /trigger-ran\n' });
     assert.equal((await docker(['build', '-t', 'onbuild-parent', parent])).code, 0);

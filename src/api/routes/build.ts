@@ -1,6 +1,6 @@
 import type { Route } from '../router.js';
 import { InvalidParameterError, NotImplementedError } from '../../errors/index.js';
-import { buildErrorMessage, type BuildOptions } from '../../builder/index.js';
+import { buildErrorMessage, type BuildOptions, type StepResources } from '../../builder/index.js';
 import { boolParam, filtersParam, intParam } from '../params.js';
 import { batchedJsonLines } from '../streams.js';
 import type { BuildBackend } from './backend.js';
@@ -28,12 +28,26 @@ function untilMs(v: string): number {
   return Number(m[1]) * unit;
 }
 
+/** The step containers' limits from POST /build's query, as HostConfig fields (unset ones left out). */
+function stepResources(query: URLSearchParams): StepResources {
+  const out: StepResources = {};
+  const ints = { memory: 'Memory', memswap: 'MemorySwap', cpushares: 'CpuShares', cpuperiod: 'CpuPeriod', cpuquota: 'CpuQuota', shmsize: 'ShmSize' } as const;
+  for (const [param, field] of Object.entries(ints)) {
+    const v = intParam(query, param);
+    if (v) out[field] = v;
+  }
+  const cpuset = query.get('cpusetcpus');
+  if (cpuset) out.CpusetCpus = cpuset;
+  return out;
+}
+
 export function buildRoutes(b: BuildBackend): Route[] {
   return [
     {
       method: 'POST',
       path: '/build',
       handler: async ({ req, res, query, signal }) => {
+        if (boolParam(query, 'squash')) throw new InvalidParameterError('squash is only supported with experimental mode');
         if (query.get('version') === '2') throw new NotImplementedError('BuildKit is not supported by berthd; build with DOCKER_BUILDKIT=0 (the classic builder)');
         if (query.get('remote')) throw new NotImplementedError('building from a remote context (URL or git) is not supported by berthd; send the context as a tar');
         const buildargs = jsonParam<Record<string, string | null>>(query, 'buildargs', {});
@@ -51,6 +65,7 @@ export function buildRoutes(b: BuildBackend): Route[] {
           quiet: boolParam(query, 'q'),
           cacheFrom,
           extraHosts,
+          resources: stepResources(query),
           signal,
         };
         const dockerfile = query.get('dockerfile');
@@ -61,10 +76,6 @@ export function buildRoutes(b: BuildBackend): Route[] {
         if (networkmode) opts.networkMode = networkmode;
         const platform = query.get('platform');
         if (platform) opts.platform = platform;
-        const memory = intParam(query, 'memory');
-        if (memory) opts.memory = memory;
-        const shmsize = intParam(query, 'shmsize');
-        if (shmsize) opts.shmSize = shmsize;
         // The client's credentials for every registry it knows, for the pulls of FROM and COPY --from.
         const registryConfig = req.headers['x-registry-config'];
         if (typeof registryConfig === 'string' && registryConfig) opts.registryConfig = registryConfig;

@@ -9,7 +9,7 @@ import { StreamError } from '../../client/index.js';
 import { StatusError, type CommandImpl } from '../command.js';
 import { humanSize } from '../format/units.js';
 import { displayJsonMessages } from '../jsonmessage.js';
-import { ramInBytes } from '../support/units.js';
+import { memSwapBytes, ramInBytes } from '../support/units.js';
 
 // `berth build` as docker's classic builder client does it: tar the context
 // directory (owners reset to 0:0, .dockerignore applied, the Dockerfile and
@@ -32,6 +32,11 @@ interface BuildValues {
   addHost: string[];
   platform: string;
   memory: string;
+  memorySwap: number;
+  cpuShares: number;
+  cpuPeriod: number;
+  cpuQuota: number;
+  cpusetCpus: string;
   shmSize: string;
   iidfile: string;
 }
@@ -143,11 +148,16 @@ export const buildCommand: CommandImpl<BuildValues> = {
     { name: 'add-host', kind: 'list', usage: 'Add a custom host-to-IP mapping ("host:ip")' },
     { name: 'build-arg', kind: 'list', usage: 'Set build-time variables' },
     { name: 'cache-from', kind: 'list', type: 'strings', usage: 'Images to consider as cache sources' },
+    { name: 'cpu-period', kind: 'int', usage: 'Limit the CPU CFS (Completely Fair Scheduler) period' },
+    { name: 'cpu-quota', kind: 'int', usage: 'Limit the CPU CFS (Completely Fair Scheduler) quota' },
+    { name: 'cpu-shares', short: 'c', kind: 'int', usage: 'CPU shares (relative weight)' },
+    { name: 'cpuset-cpus', kind: 'string', usage: 'CPUs in which to allow execution (0-3, 0,1)' },
     { name: 'file', short: 'f', kind: 'string', usage: 'Name of the Dockerfile (Default is "PATH/Dockerfile")' },
     { name: 'force-rm', kind: 'bool', usage: 'Always remove intermediate containers' },
     { name: 'iidfile', kind: 'string', usage: 'Write the image ID to the file' },
     { name: 'label', kind: 'list', usage: 'Set metadata for an image' },
     { name: 'memory', short: 'm', kind: 'string', type: 'bytes', usage: 'Memory limit' },
+    { name: 'memory-swap', kind: 'string', type: 'bytes', usage: 'Swap limit equal to memory plus swap: -1 to enable unlimited swap', default: 0, parse: memSwapBytes },
     { name: 'network', kind: 'string', usage: 'Set the networking mode for the RUN instructions during build', default: 'default' },
     { name: 'no-cache', kind: 'bool', usage: 'Do not use cache when building the image' },
     { name: 'platform', kind: 'string', usage: 'Set platform if server is multi-platform capable', default: process.env.DOCKER_DEFAULT_PLATFORM ?? '' },
@@ -233,6 +243,11 @@ export const buildCommand: CommandImpl<BuildValues> = {
       extrahosts: v.addHost.length ? v.addHost.join(',') : undefined,
       platform: v.platform || undefined,
       memory: v.memory ? String(ramInBytes(v.memory)) : undefined,
+      memswap: v.memorySwap ? String(v.memorySwap) : undefined,
+      cpushares: v.cpuShares ? String(v.cpuShares) : undefined,
+      cpuperiod: v.cpuPeriod ? String(v.cpuPeriod) : undefined,
+      cpuquota: v.cpuQuota ? String(v.cpuQuota) : undefined,
+      cpusetcpus: v.cpusetCpus || undefined,
       shmsize: v.shmSize ? String(ramInBytes(v.shmSize)) : undefined,
       version: '1',
     };
