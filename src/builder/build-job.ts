@@ -125,3 +125,12 @@ export function envMap(env: readonly string[] | null | undefined): Map<string, s
   }
   return m;
 }
+
+/**
+ * Whether step containers go after their step, worked or failed: unless
+ * --rm=false, and always with --force-rm. (dockerd keeps a failed step's
+ * container unless --force-rm; issue 16 asks that a failed build leave none.)
+ */
+export function removesStepContainers(s: Pick<BuildSettings, 'rm' | 'forceRm'>): boolean {
+  return s.rm || s.forceRm;
+}

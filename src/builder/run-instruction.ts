@@ -1,5 +1,5 @@
 import type { StepHost } from './build-job.js';
-import { StepError, envMap, short } from './build-job.js';
+import { StepError, envMap, removesStepContainers, short } from './build-job.js';
 import { platformWarning } from './base-image.js';
 import { cacheKey } from './cache.js';
 import type { RunCmd } from './instructions.js';
@@ -9,9 +9,7 @@ import { mountCacheKey, parseRunMount, prepareRunMounts, type RunMounts } from '
 // heredoc script) run in a container on the previous step's image, with the
 // build args in use in its environment and in its history text
 // ("|1 V=2 /bin/sh -c make"); what it changed becomes the step's layer.
-// The container is removed after the step, worked or failed, unless
-// --rm=false (--force-rm removes it even then); dockerd would keep a failed
-// step's container, issue 16 asks that a failed build leave none.
+// The container is removed after the step as removesStepContainers says.
 
 const PROXY_ARGS = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'FTP_PROXY', 'ftp_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy'];
 
@@ -93,9 +91,7 @@ async function execRun(host: StepHost, argv: string[], extraEnv: string[], netwo
     } finally {
       await diff.release();
     }
-  } catch (err) {
-    if (containerId && (s.rm || s.forceRm)) await host.removeContainer(containerId);
-    throw err;
+  } finally {
+    if (containerId && removesStepContainers(s)) await host.removeContainer(containerId);
   }
-  if (s.rm || s.forceRm) await host.removeContainer(containerId);
 }

@@ -12,7 +12,7 @@ import type { ImageConfig } from '../types/engine.js';
 import { mountAll, unmountIfMounted } from '../util/mount.js';
 import type { BuilderDeps } from './backend.js';
 import { baseImage, chainId, fromPlatform, mountLayers, platformWarning } from './base-image.js';
-import { DEFAULT_PATH, DEFAULT_SHELL, StepError, clone, envMap, short, type BuildJob, type StageOutput, type StageResult, type StepHost } from './build-job.js';
+import { DEFAULT_PATH, DEFAULT_SHELL, StepError, clone, envMap, removesStepContainers, short, type BuildJob, type StageOutput, type StageResult, type StepHost } from './build-job.js';
 import { cacheKey } from './cache.js';
 import { CacheFromImages } from './cache-from.js';
 import { copyStep } from './copy-step.js';
@@ -344,10 +344,7 @@ export class StageBuilder implements StepHost {
 
   /**
    * Runs `body` with a step container (created, not started) and removes it
-   * afterwards unless --rm=false (--force-rm removes it even then), whether the
-   * step worked or failed: a failed build leaves no intermediate container.
-   * (dockerd keeps a failed step's container unless --force-rm; berth follows
-   * issue 16 here, which asks for none to be left.) `setup` is part of the
+   * afterwards as removesStepContainers says. `setup` is part of the
    * creation: when it fails, the container goes and nothing is printed.
    */
   private async inStepContainer<T>(cmd: string[], setup: (id: string) => Promise<T>, body: (id: string, set: T) => Promise<void>): Promise<void> {
@@ -373,11 +370,9 @@ export class StageBuilder implements StepHost {
     this.out.stream(` ---> Running in ${short(id)}\n`);
     try {
       await body(id, set);
-    } catch (err) {
-      if (s.rm || s.forceRm) await this.removeContainer(id);
-      throw err;
+    } finally {
+      if (removesStepContainers(s)) await this.removeContainer(id);
     }
-    if (s.rm || s.forceRm) await this.removeContainer(id);
   }
 
   async removeContainer(id: string): Promise<void> {
