@@ -1,5 +1,5 @@
 import { StatusError, type CommandImpl } from '../command.js';
-import type { FlagSpec } from '../flags.js';
+import { flagKey, type FlagSpec } from '../flags.js';
 import { memSwapBytes, parseCpus, ramInBytes } from '../support/units.js';
 import { parseRestartPolicy } from '../options/container-options.js';
 import { forEachContainer } from './container-lifecycle.js';
@@ -25,6 +25,23 @@ const FLAGS: FlagSpec[] = [
   { name: 'restart', kind: 'string', usage: 'Restart policy to apply when a container exits' },
 ];
 
+/** Flags that map straight onto an UpdateConfig field, as given. */
+const UPDATE_FIELDS: Record<string, string> = {
+  'blkio-weight': 'BlkioWeight',
+  'cpu-period': 'CpuPeriod',
+  'cpu-quota': 'CpuQuota',
+  'cpu-rt-period': 'CpuRealtimePeriod',
+  'cpu-rt-runtime': 'CpuRealtimeRuntime',
+  'cpu-shares': 'CpuShares',
+  cpus: 'NanoCpus',
+  'cpuset-cpus': 'CpusetCpus',
+  'cpuset-mems': 'CpusetMems',
+  memory: 'Memory',
+  'memory-reservation': 'MemoryReservation',
+  'memory-swap': 'MemorySwap',
+  'pids-limit': 'PidsLimit',
+};
+
 export const updateCommand: CommandImpl = {
   flags: FLAGS,
   args: { kind: 'min', n: 1 },
@@ -32,19 +49,9 @@ export const updateCommand: CommandImpl = {
     if (parsed.changed.size === 0) throw new StatusError('you must provide one or more flags when using this command', 1);
     const c = (name: string) => parsed.changed.has(name);
     const body: Record<string, unknown> = {};
-    if (c('blkio-weight')) body.BlkioWeight = v.blkioWeight;
-    if (c('cpu-period')) body.CpuPeriod = v.cpuPeriod;
-    if (c('cpu-quota')) body.CpuQuota = v.cpuQuota;
-    if (c('cpu-rt-period')) body.CpuRealtimePeriod = v.cpuRtPeriod;
-    if (c('cpu-rt-runtime')) body.CpuRealtimeRuntime = v.cpuRtRuntime;
-    if (c('cpu-shares')) body.CpuShares = v.cpuShares;
-    if (c('cpus')) body.NanoCpus = v.cpus;
-    if (c('cpuset-cpus')) body.CpusetCpus = v.cpusetCpus;
-    if (c('cpuset-mems')) body.CpusetMems = v.cpusetMems;
-    if (c('memory')) body.Memory = v.memory;
-    if (c('memory-reservation')) body.MemoryReservation = v.memoryReservation;
-    if (c('memory-swap')) body.MemorySwap = v.memorySwap;
-    if (c('pids-limit')) body.PidsLimit = v.pidsLimit;
+    for (const [flag, field] of Object.entries(UPDATE_FIELDS)) {
+      if (c(flag)) body[field] = (v as unknown as Record<string, unknown>)[flagKey(FLAGS.find((f) => f.name === flag)!)];
+    }
     if (c('restart')) body.RestartPolicy = parseRestartPolicy(v.restart);
     const client = ctx.client();
     return forEachContainer(ctx, names, (id) => client.request('POST', `/containers/${encodeURIComponent(id)}/update`, { body }).then(() => undefined));
